@@ -1,0 +1,5 @@
+export * from './boolean';
+export * from './duration';
+export * from './formats';
+export * from './http';
+export * from './snapshot-name';
