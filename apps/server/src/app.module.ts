@@ -1,0 +1,34 @@
+import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { AccessLogMiddleware } from './common/access-log.middleware';
+import { CommonModule } from './common/common.module';
+import { ConfigModule } from './config/config.module';
+import type { Settings } from './config/settings';
+import { DownloadsModule } from './downloads/downloads.module';
+import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { PruneModule } from './prune/prune.module';
+import { SnapshotsModule } from './snapshots/snapshots.module';
+import { WebModule } from './web/web.module';
+
+@Module({})
+export class AppModule implements NestModule {
+  static forRoot(settings: Settings): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(settings),
+        CommonModule,
+        MetricsModule,
+        SnapshotsModule,
+        DownloadsModule,
+        PruneModule,
+        HealthModule,
+        WebModule,
+      ],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(AccessLogMiddleware).forRoutes('*path');
+  }
+}

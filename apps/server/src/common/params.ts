@@ -1,0 +1,74 @@
+import { BadRequestException } from '@nestjs/common';
+import {
+  ARCHIVE_FORMAT_NAMES,
+  type ArchiveFormat,
+  DEFAULT_ARCHIVE_FORMAT,
+  isArchiveFormat,
+  parseBoolean,
+  parseDuration,
+} from '@prombackup/contract';
+
+/**
+ * Parameters from the query string and a urlencoded body together; a name found in both
+ * counts as repeated.
+ */
+export function requestParams(query: unknown, body: unknown): Record<string, unknown> {
+  const params: Record<string, unknown> = { ...asRecord(query) };
+  for (const [key, value] of Object.entries(asRecord(body))) {
+    params[key] = key in params ? [params[key], value].flat() : value;
+  }
+  return params;
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** A parameter's one value; undefined when absent or empty (plain HTML forms send empty fields). */
+export function singleParam(raw: unknown, name: string): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (Array.isArray(raw)) throw new BadRequestException(`parameter ${name} is given more than once`);
+  if (typeof raw !== 'string') throw new BadRequestException(`parameter ${name} must be a plain value`);
+  return raw === '' ? undefined : raw;
+}
+
+export function booleanParam(raw: unknown, name: string, fallback: boolean): boolean {
+  const text = singleParam(raw, name);
+  if (text === undefined) return fallback;
+  const value = parseBoolean(text);
+  if (value === undefined) {
+    throw new BadRequestException(`parameter ${name} must be a boolean (true, false, 1, 0, t, f), not ${quote(text)}`);
+  }
+  return value;
+}
+
+/** A non-negative Go duration in milliseconds. */
+export function durationParam(raw: unknown, name: string, fallback: string): number {
+  const text = singleParam(raw, name) ?? fallback;
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (err) {
+    throw new BadRequestException(`parameter ${name}: ${(err as Error).message}`);
+  }
+  if (ms < 0) throw new BadRequestException(`parameter ${name} must not be negative, got ${quote(text)}`);
+  return ms;
+}
+
+export function formatParam(raw: unknown, name: string): ArchiveFormat | undefined {
+  const text = singleParam(raw, name);
+  if (text === undefined) return undefined;
+  if (!isArchiveFormat(text)) {
+    throw new BadRequestException(`parameter ${name} must be one of ${ARCHIVE_FORMAT_NAMES.join(', ')}, not ${quote(text)}`);
+  }
+  return text;
+}
+
+export function formatOrDefault(raw: unknown, name: string): ArchiveFormat {
+  return formatParam(raw, name) ?? DEFAULT_ARCHIVE_FORMAT;
+}
+
+/** Quotes user input for an error message, shortened so a huge value cannot bloat the answer. */
+export function quote(text: string): string {
+  return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
+}

@@ -1,0 +1,18 @@
+import type { Settings } from './settings';
+
+/** The parsed settings, injectable by class. Built once in main.ts (or by a test). */
+export class ServerConfig implements Settings {
+  readonly listenHost!: string | undefined;
+  readonly listenPort!: number;
+  readonly prometheusEndpoint!: string;
+  readonly prometheusTimeoutMs!: number;
+  readonly snapshotDir!: string;
+  readonly autoprune!: boolean;
+  readonly autopruneIntervalMs!: number;
+  readonly autopruneKeepWithinMs!: number;
+  readonly maxConcurrentDownloads!: number;
+
+  constructor(settings: Settings) {
+    Object.assign(this, settings);
+  }
+}

@@ -1,0 +1,230 @@
+import { parseBoolean, parseDuration } from '@prombackup/contract';
+
+/** The server's settings once parsed and checked. */
+export interface Settings {
+  listenHost: string | undefined;
+  listenPort: number;
+  prometheusEndpoint: string;
+  prometheusTimeoutMs: number;
+  snapshotDir: string;
+  autoprune: boolean;
+  autopruneIntervalMs: number;
+  autopruneKeepWithinMs: number;
+  maxConcurrentDownloads: number;
+}
+
+type Kind = 'address' | 'url' | 'path' | 'boolean' | 'duration' | 'positive-int';
+
+export interface SettingDefinition {
+  /** Flag name without dashes, Go style. */
+  flag: string;
+  env: string;
+  /** Default as the user would type it; undefined means required. */
+  default: string | undefined;
+  kind: Kind;
+  description: string;
+}
+
+/** Every setting, once: the parser, -help, the README table and the deployment tests read this list. */
+export const SETTINGS = [
+  {
+    flag: 'listen_address',
+    env: 'PROMBACKUP_SERVER_LISTEN_ADDRESS',
+    default: ':8080',
+    kind: 'address',
+    description: 'Address to listen on, host:port; ":8080" means every interface.',
+  },
+  {
+    flag: 'prometheus_endpoint',
+    env: 'PROMBACKUP_SERVER_PROMETHEUS_ENDPOINT',
+    default: 'http://localhost:9090',
+    kind: 'url',
+    description: 'Base URL of the Prometheus server, started with --web.enable-admin-api.',
+  },
+  {
+    flag: 'prometheus_timeout',
+    env: 'PROMBACKUP_SERVER_PROMETHEUS_TIMEOUT',
+    default: '10m',
+    kind: 'duration',
+    description: 'How long to wait for Prometheus to write a snapshot (a large head block takes minutes).',
+  },
+  {
+    flag: 'snapshot_dir',
+    env: 'PROMBACKUP_SERVER_SNAPSHOT_DIR',
+    default: undefined,
+    kind: 'path',
+    description: "Prometheus' snapshot folder, <storage.tsdb.path>/snapshots, as this server sees it.",
+  },
+  {
+    flag: 'autoprune',
+    env: 'PROMBACKUP_SERVER_AUTOPRUNE_ENABLE',
+    default: 'false',
+    kind: 'boolean',
+    description: 'Prune old snapshots in the background.',
+  },
+  {
+    flag: 'autoprune_interval',
+    env: 'PROMBACKUP_SERVER_AUTOPRUNE_INTERVAL',
+    default: '15m',
+    kind: 'duration',
+    description: 'Time between background prune runs (each randomised by ±10%).',
+  },
+  {
+    flag: 'autoprune_keep_within',
+    env: 'PROMBACKUP_SERVER_AUTOPRUNE_KEEP_WITHIN',
+    default: '1h',
+    kind: 'duration',
+    description: 'Background pruning keeps snapshots younger than this.',
+  },
+  {
+    flag: 'max_concurrent_downloads',
+    env: 'PROMBACKUP_SERVER_MAX_CONCURRENT_DOWNLOADS',
+    default: '4',
+    kind: 'positive-int',
+    description: 'Downloads streamed at once; more are refused with 429 and Retry-After.',
+  },
+] as const satisfies readonly SettingDefinition[];
+
+type Flag = (typeof SETTINGS)[number]['flag'];
+
+export class SettingsError extends Error {}
+
+export type ParsedCommandLine = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; settings: Settings };
+
+/**
+ * Reads settings from Go-style flags ("-flag value", "-flag=value", "--flag=value", bare "-boolflag")
+ * and environment variables; a flag wins over its variable.
+ */
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedCommandLine {
+  const raw = new Map<Flag, { value: string; source: string }>();
+  for (const def of SETTINGS) {
+    const fromEnv = env[def.env];
+    if (fromEnv !== undefined && fromEnv !== '') raw.set(def.flag, { value: fromEnv, source: def.env });
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const m = /^--?([^=]+)(?:=(.*))?$/s.exec(arg);
+    if (!m || arg === '-' || arg === '--') {
+      throw new SettingsError(`unexpected argument ${JSON.stringify(arg)}; see -help`);
+    }
+    const [, name, inline] = m;
+    if (name === 'help' || name === 'h') return { kind: 'help' };
+    if (name === 'version') return { kind: 'version' };
+    const def = SETTINGS.find((d) => d.flag === name);
+    if (!def) throw new SettingsError(`unknown flag -${name}; see -help`);
+    let value = inline;
+    if (value === undefined) {
+      if (def.kind === 'boolean') {
+        value = 'true';
+      } else {
+        if (i + 1 >= argv.length) throw new SettingsError(`flag -${name} needs a value`);
+        value = argv[++i];
+      }
+    }
+    raw.set(def.flag, { value, source: `-${name}` });
+  }
+
+  const get = <T>(flag: Flag, convert: (value: string, def: SettingDefinition) => T): T => {
+    const def = SETTINGS.find((d) => d.flag === flag)!;
+    const given = raw.get(flag);
+    const value = given?.value ?? def.default;
+    if (value === undefined) {
+      throw new SettingsError(`-${flag} (or ${def.env}) is required: ${def.description}`);
+    }
+    try {
+      return convert(value, def);
+    } catch (err) {
+      const where = given ? given.source : `default of -${flag}`;
+      throw new SettingsError(`invalid value ${JSON.stringify(value)} for ${where}: ${(err as Error).message}`);
+    }
+  };
+
+  const listen = get('listen_address', parseListenAddress);
+  return {
+    kind: 'run',
+    settings: {
+      listenHost: listen.host,
+      listenPort: listen.port,
+      prometheusEndpoint: get('prometheus_endpoint', parseHttpUrl),
+      prometheusTimeoutMs: get('prometheus_timeout', parsePositiveDuration),
+      snapshotDir: get('snapshot_dir', parsePath),
+      autoprune: get('autoprune', parseBool),
+      autopruneIntervalMs: get('autoprune_interval', parsePositiveDuration),
+      autopruneKeepWithinMs: get('autoprune_keep_within', parseNonNegativeDuration),
+      maxConcurrentDownloads: get('max_concurrent_downloads', parsePositiveInt),
+    },
+  };
+}
+
+/** The text -help prints: every setting with its variable and default. */
+export function helpText(version: string): string {
+  const lines = [
+    `prombackup-server ${version}: streams Prometheus TSDB snapshots as tar, tar.gz or tar.zst archives.`,
+    '',
+    'Usage: prombackup-server -snapshot_dir DIR [flags]',
+    '',
+    'Every flag can also be set by its environment variable; the flag wins.',
+    '',
+  ];
+  for (const def of SETTINGS) {
+    lines.push(`  -${def.flag} ${kindHint(def.kind)}`);
+    lines.push(`        ${def.description}`);
+    lines.push(`        env ${def.env}, ${def.default === undefined ? 'required' : `default ${JSON.stringify(def.default)}`}`);
+  }
+  lines.push('  -help', '        Print this help and exit.', '  -version', '        Print the version and exit.');
+  return lines.join('\n') + '\n';
+}
+
+function kindHint(kind: Kind): string {
+  return { address: 'HOST:PORT', url: 'URL', path: 'DIR', boolean: '', duration: 'DURATION', 'positive-int': 'N' }[kind];
+}
+
+function parseListenAddress(value: string): { host: string | undefined; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
+  if (!m) throw new Error('want host:port, e.g. ":8080" or "127.0.0.1:8080"');
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error('port out of range');
+  const host = m[1] ?? m[2];
+  return { host: host === '' ? undefined : host, port };
+}
+
+function parseHttpUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error('not a URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('want an http or https URL');
+  return value.replace(/\/+$/, '');
+}
+
+function parsePath(value: string): string {
+  if (value.includes('\0')) throw new Error('contains a NUL byte');
+  return value;
+}
+
+function parseBool(value: string): boolean {
+  const b = parseBoolean(value);
+  if (b === undefined) throw new Error('want one of 1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False');
+  return b;
+}
+
+function parseNonNegativeDuration(value: string): number {
+  const ms = parseDuration(value);
+  if (ms < 0) throw new Error('must not be negative');
+  return ms;
+}
+
+function parsePositiveDuration(value: string): number {
+  const ms = parseDuration(value);
+  if (ms <= 0) throw new Error('must be greater than zero');
+  return ms;
+}
+
+function parsePositiveInt(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 10_000) {
+    throw new Error('want a whole number from 1 to 10000');
+  }
+  return Number(value);
+}

@@ -1,0 +1,92 @@
+import { BadRequestException, Controller, Get, NotFoundException, Query, Res } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiQuery,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
+import { ARCHIVE_FORMAT_NAMES, ARCHIVE_FORMATS, DOWNLOAD_ID_HEADER, isSnapshotName } from '@prombackup/contract';
+import type { Response } from 'express';
+import { ErrorDto } from '../common/error.dto';
+import { formatOrDefault, quote, singleParam } from '../common/params';
+import { COMPRESSION_LEVELS } from '../archive/compressors';
+import { DownloadRegistry } from './download-registry';
+import { DownloadsService } from './downloads.service';
+import { DownloadStatusDto } from './dto/download.dto';
+
+const archiveContent = Object.fromEntries(
+  Object.values(ARCHIVE_FORMATS).map((f) => [f.contentType, { schema: { type: 'string', format: 'binary' } }]),
+);
+
+@ApiTags('downloads')
+@Controller('api')
+export class DownloadsController {
+  constructor(
+    private readonly downloads: DownloadsService,
+    private readonly registry: DownloadRegistry,
+  ) {}
+
+  @Get('download')
+  @ApiOperation({
+    operationId: 'download',
+    summary: 'Stream a snapshot as an archive',
+    description: 'The archive is built while it is sent. Its outcome and SHA-256 are kept under the id in X-Prombackup-Download-Id.',
+  })
+  @ApiQuery({ name: 'name', required: true, type: String, description: 'Snapshot folder name' })
+  @ApiQuery({ name: 'format', required: false, enum: ARCHIVE_FORMAT_NAMES, description: 'Archive format (default tar)' })
+  @ApiQuery({
+    name: 'level',
+    required: false,
+    type: Number,
+    description: `Compression level: tgz ${COMPRESSION_LEVELS.tgz.min}-${COMPRESSION_LEVELS.tgz.max} (default ${COMPRESSION_LEVELS.tgz.default}), tzst ${COMPRESSION_LEVELS.tzst.min}-${COMPRESSION_LEVELS.tzst.max} (default ${COMPRESSION_LEVELS.tzst.default})`,
+  })
+  @ApiProduces(...Object.values(ARCHIVE_FORMATS).map((f) => f.contentType))
+  @ApiOkResponse({
+    description: 'The archive',
+    content: archiveContent,
+    headers: {
+      [DOWNLOAD_ID_HEADER]: { description: 'Id for GET /api/download_status', schema: { type: 'string' } },
+      'Content-Disposition': { description: 'attachment; filename="<name>.tar|.tar.gz|.tar.zst"', schema: { type: 'string' } },
+    },
+  })
+  @ApiBadRequestResponse({ description: 'Bad name, format or level', type: ErrorDto })
+  @ApiNotFoundResponse({ description: 'No name given, or no such snapshot', type: ErrorDto })
+  @ApiTooManyRequestsResponse({ description: 'Too many downloads at once; see Retry-After', type: ErrorDto })
+  async download(@Query() query: Record<string, unknown>, @Res() res: Response): Promise<void> {
+    const name = singleParam(query.name, 'name');
+    if (name === undefined) throw new NotFoundException('parameter name is missing: which snapshot?');
+    if (!isSnapshotName(name)) {
+      throw new BadRequestException(`parameter name must be a snapshot folder name like 20221109T202035Z-355a5b4970d5a906, not ${quote(name)}`);
+    }
+    const format = formatOrDefault(query.format, 'format');
+    const level = levelParam(query.level, format);
+    await this.downloads.stream({ name, format, level }, res);
+  }
+
+  @Get('download_status')
+  @ApiOperation({ operationId: 'downloadStatus', summary: "A download's outcome and the SHA-256 of what was sent" })
+  @ApiQuery({ name: 'id', required: true, type: String })
+  @ApiOkResponse({ type: DownloadStatusDto })
+  @ApiNotFoundResponse({ description: 'Unknown id, or its status has expired (15 minutes)', type: ErrorDto })
+  status(@Query('id') rawId: unknown): DownloadStatusDto {
+    const id = singleParam(rawId, 'id');
+    const record = id === undefined || id.length > 100 ? undefined : this.registry.get(id);
+    if (!record) throw new NotFoundException(id === undefined ? 'parameter id is missing' : `no download with id ${quote(id)}`);
+    return { id: record.id, snapshot_name: record.snapshotName, finished: record.outcome };
+  }
+}
+
+function levelParam(raw: unknown, format: string): number | undefined {
+  const text = singleParam(raw, 'level');
+  if (text === undefined) return undefined;
+  if (format !== 'tgz' && format !== 'tzst') throw new BadRequestException(`parameter level applies only to tgz and tzst, not ${format}`);
+  const range = COMPRESSION_LEVELS[format];
+  if (!/^\d{1,2}$/.test(text) || Number(text) < range.min || Number(text) > range.max) {
+    throw new BadRequestException(`parameter level for ${format} must be a whole number from ${range.min} to ${range.max}, not ${quote(text)}`);
+  }
+  return Number(text);
+}

@@ -1,0 +1,90 @@
+import { pipeline } from 'node:stream/promises';
+import { HttpException, HttpStatus, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { ARCHIVE_FORMATS, type ArchiveFormat, DOWNLOAD_ID_HEADER, archiveFileName } from '@prombackup/contract';
+import type { Response } from 'express';
+import { ArchiveService } from '../archive/archive.service';
+import { ServerConfig } from '../config/server-config';
+import { MetricsService } from '../metrics/metrics.service';
+import { SnapshotLocks } from '../snapshots/snapshot-locks';
+import { SnapshotStore } from '../snapshots/snapshot-store';
+import { DownloadRegistry } from './download-registry';
+import { HashingCounter } from './hashing-counter';
+
+export interface DownloadRequest {
+  name: string;
+  format: ArchiveFormat;
+  level?: number;
+}
+
+@Injectable()
+export class DownloadsService {
+  private readonly logger = new Logger(DownloadsService.name);
+
+  constructor(
+    private readonly store: SnapshotStore,
+    private readonly locks: SnapshotLocks,
+    private readonly archive: ArchiveService,
+    private readonly registry: DownloadRegistry,
+    private readonly metrics: MetricsService,
+    private readonly config: ServerConfig,
+  ) {}
+
+  /**
+   * Streams a snapshot as an archive into `res` and records the outcome under a download id.
+   * Resolves once the stream has ended, successfully or not.
+   */
+  async stream(request: DownloadRequest, res: Response): Promise<void> {
+    const folder = await this.store.folder(request.name);
+    if (this.registry.activeCount >= this.config.maxConcurrentDownloads) {
+      this.metrics.downloadsRejected.inc({ reason: 'busy' });
+      res.setHeader('Retry-After', '10');
+      throw new HttpException(
+        `already streaming ${this.registry.activeCount} downloads (max_concurrent_downloads); try again shortly`,
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
+    }
+    if (!this.locks.acquireRead(folder.name)) {
+      this.metrics.downloadsRejected.inc({ reason: 'pruning' });
+      throw new NotFoundException(`snapshot ${folder.name} is being pruned`);
+    }
+    const record = this.registry.start(folder.name, request.format);
+    const stopTimer = this.metrics.downloadDuration.startTimer({ format: request.format });
+    const bytesSent = this.metrics.downloadBytes.labels({ format: request.format });
+    const counter = new HashingCounter((n) => bytesSent.inc(n));
+
+    res.status(200);
+    res.setHeader('Content-Type', ARCHIVE_FORMATS[request.format].contentType);
+    res.setHeader('Content-Disposition', `attachment; filename="${archiveFileName(folder.name, request.format)}"`);
+    res.setHeader(DOWNLOAD_ID_HEADER, record.id);
+    res.setHeader('Cache-Control', 'no-store');
+
+    let errorText: string | null = null;
+    try {
+      const stages = this.archive.stages(folder, request.format, request.level);
+      await pipeline([...stages, counter, res]);
+      // pipeline() settles on 'finish'; a peer that went away before reading everything shows as not ended.
+      if (!res.writableFinished) errorText = 'client closed the connection before the archive was complete';
+    } catch (err) {
+      errorText = describeStreamError(err as NodeJS.ErrnoException);
+      res.destroy();
+    } finally {
+      this.locks.releaseRead(folder.name);
+    }
+    record.bytes = counter.bytes;
+    this.registry.finish(record, { success: errorText === null, error_text: errorText, sha256_hex: counter.digestHex() });
+    stopTimer();
+    this.metrics.downloads.inc({ format: request.format, outcome: errorText === null ? 'success' : 'failure' });
+    if (errorText) this.logger.warn(`download ${record.id} of ${folder.name} failed: ${errorText}`);
+    else this.logger.log(`download ${record.id} of ${folder.name} (${request.format}) sent ${counter.bytes} bytes`);
+  }
+}
+
+function describeStreamError(err: NodeJS.ErrnoException): string {
+  if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+    return 'client closed the connection before the archive was complete';
+  }
+  if (err.code === 'ENOENT') return 'a file of the snapshot vanished while it was being streamed';
+  if (err.code === 'EACCES' || err.code === 'EPERM') return 'a file of the snapshot cannot be read (permission denied)';
+  // Keep messages free of absolute paths: only snapshot-relative names appear in our own errors.
+  return err.message.replace(/'\/[^']*'/g, "'…'");
+}

@@ -1,0 +1,30 @@
+import 'reflect-metadata';
+import { createApp, listen } from './bootstrap';
+import { SettingsError, helpText, parseCommandLine } from './config/settings';
+import { VERSION } from './config/version';
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseCommandLine(argv, process.env);
+  } catch (err) {
+    if (!(err instanceof SettingsError)) throw err;
+    process.stderr.write(`prombackup-server: ${err.message}\n`);
+    process.exit(2);
+  }
+  if (parsed.kind === 'help') {
+    process.stdout.write(helpText(VERSION));
+    return;
+  }
+  if (parsed.kind === 'version') {
+    process.stdout.write(`prombackup-server ${VERSION}\n`);
+    return;
+  }
+  const app = await createApp(parsed.settings);
+  await listen(app, parsed.settings);
+}
+
+main(process.argv.slice(2)).catch((err: Error) => {
+  process.stderr.write(`prombackup-server: ${err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,59 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { snapshotTime } from '@prombackup/contract';
+import { Clock } from '../common/clock';
+import { MetricsService } from '../metrics/metrics.service';
+import { SnapshotLocks } from '../snapshots/snapshot-locks';
+import { SnapshotStore } from '../snapshots/snapshot-store';
+import type { PruneResultDto } from './dto/prune.dto';
+
+export type PruneTrigger = 'request' | 'schedule';
+
+@Injectable()
+export class PruneService {
+  private readonly logger = new Logger(PruneService.name);
+
+  constructor(
+    private readonly store: SnapshotStore,
+    private readonly locks: SnapshotLocks,
+    private readonly clock: Clock,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /**
+   * Removes every snapshot folder whose name says it was made more than `keepWithinMs` ago,
+   * except those being streamed. Folders without a snapshot timestamp are never touched.
+   */
+  async prune(keepWithinMs: number, trigger: PruneTrigger): Promise<PruneResultDto> {
+    const cutoff = this.clock.now() - keepWithinMs;
+    const result: PruneResultDto = { removed: [], skipped_in_use: [] };
+    try {
+      for (const folder of await this.store.folders()) {
+        const created = snapshotTime(folder.name);
+        if (!created || created.getTime() >= cutoff) continue;
+        if (!this.locks.acquireRemove(folder.name)) {
+          result.skipped_in_use.push(folder.name);
+          continue;
+        }
+        try {
+          await this.store.remove(folder);
+        } finally {
+          this.locks.releaseRemove(folder.name);
+        }
+        result.removed.push(folder.name);
+        this.metrics.snapshotsRemoved.inc();
+      }
+    } catch (err) {
+      this.metrics.pruneRuns.inc({ trigger, outcome: 'failure' });
+      throw err;
+    }
+    this.metrics.pruneRuns.inc({ trigger, outcome: 'success' });
+    this.metrics.lastPruneSuccess.set(this.clock.now() / 1000);
+    if (result.removed.length > 0 || result.skipped_in_use.length > 0) {
+      this.logger.log(
+        `prune (${trigger}) removed ${result.removed.length} snapshot(s)` +
+          (result.skipped_in_use.length ? `, kept ${result.skipped_in_use.length} being streamed` : ''),
+      );
+    }
+    return result;
+  }
+}

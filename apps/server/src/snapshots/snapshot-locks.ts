@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+
+/**
+ * Which snapshots are being streamed, and which are being removed. Downloads and pruning
+ * check each other here, so a prune never removes what a download is reading.
+ */
+@Injectable()
+export class SnapshotLocks {
+  private readonly readers = new Map<string, number>();
+  private readonly removing = new Set<string>();
+
+  /** Marks a snapshot as being read; false when it is being removed. */
+  acquireRead(name: string): boolean {
+    if (this.removing.has(name)) return false;
+    this.readers.set(name, (this.readers.get(name) ?? 0) + 1);
+    return true;
+  }
+
+  releaseRead(name: string): void {
+    const count = (this.readers.get(name) ?? 0) - 1;
+    if (count > 0) this.readers.set(name, count);
+    else this.readers.delete(name);
+  }
+
+  inUse(name: string): boolean {
+    return this.readers.has(name);
+  }
+
+  /** Marks a snapshot as being removed; false when it is being read. */
+  acquireRemove(name: string): boolean {
+    if (this.readers.has(name) || this.removing.has(name)) return false;
+    this.removing.add(name);
+    return true;
+  }
+
+  releaseRemove(name: string): void {
+    this.removing.delete(name);
+  }
+}

@@ -1,0 +1,63 @@
+import { Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import {
+  ApiBadGatewayResponse,
+  ApiBadRequestResponse,
+  ApiConsumes,
+  ApiGatewayTimeoutResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiResponse,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { booleanParam, formatParam, requestParams } from '../common/params';
+import { ErrorDto } from '../common/error.dto';
+import { SnapshotCreatedDto, SnapshotListDto } from './dto/snapshot.dto';
+import { SnapshotsService } from './snapshots.service';
+import { ARCHIVE_FORMAT_NAMES } from '@prombackup/contract';
+
+@ApiTags('snapshots')
+@Controller('api')
+export class SnapshotsController {
+  constructor(private readonly snapshots: SnapshotsService) {}
+
+  @Post('snapshot')
+  @HttpCode(303)
+  @ApiOperation({
+    operationId: 'createSnapshot',
+    summary: 'Ask Prometheus for a snapshot',
+    description:
+      'Parameters come from the query string or a urlencoded form. Answers 303 with Location ./download?name=…, so a browser form turns straight into a download.',
+  })
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiQuery({ name: 'skip_head', required: false, type: Boolean, description: 'Leave out the in-memory head block' })
+  @ApiQuery({ name: 'download_format', required: false, enum: ARCHIVE_FORMAT_NAMES, description: 'Format for the Location link' })
+  @ApiResponse({
+    status: 303,
+    description: 'Snapshot taken',
+    type: SnapshotCreatedDto,
+    headers: { Location: { description: './download?name=<name>[&format=<download_format>]', schema: { type: 'string' } } },
+  })
+  @ApiBadRequestResponse({ description: 'A parameter has a bad value', type: ErrorDto })
+  @ApiBadGatewayResponse({ description: 'Prometheus refused or answered nonsense', type: ErrorDto })
+  @ApiServiceUnavailableResponse({ description: 'Prometheus cannot be reached', type: ErrorDto })
+  @ApiGatewayTimeoutResponse({ description: 'Prometheus did not answer in time', type: ErrorDto })
+  async create(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<SnapshotCreatedDto> {
+    const params = requestParams(req.query, req.body);
+    const skipHead = booleanParam(params.skip_head, 'skip_head', false);
+    const format = formatParam(params.download_format, 'download_format');
+    const name = await this.snapshots.create(skipHead);
+    const query = new URLSearchParams({ name, ...(format ? { format } : {}) });
+    res.location(`./download?${query}`);
+    return { name };
+  }
+
+  @Get('snapshots')
+  @ApiOperation({ operationId: 'listSnapshots', summary: 'The snapshot folders on disk' })
+  @ApiOkResponse({ type: SnapshotListDto })
+  async list(): Promise<SnapshotListDto> {
+    return { snapshots: await this.snapshots.list() };
+  }
+}
