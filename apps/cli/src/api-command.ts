@@ -1,0 +1,55 @@
+import { Command, Flags, type Interfaces } from '@oclif/core';
+import type { PrombackupClient } from '@prombackup/client';
+import { createClient, describeApiFailure } from './api';
+
+export type ApiFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof ApiCommand)['baseFlags'] & T['flags']>;
+
+/** What every command shares: the server to talk to, a client for it, and one place for errors. */
+export abstract class ApiCommand<T extends typeof Command> extends Command {
+  static enableJsonFlag = true;
+
+  static baseFlags = {
+    server: Flags.string({
+      summary: 'URL of prombackup-server, e.g. http://prombackupserver:8080.',
+      env: 'PROMBACKUP_ENDPOINT',
+      helpValue: 'URL',
+      helpGroup: 'GLOBAL',
+    }),
+  };
+
+  protected flags!: ApiFlags<T>;
+  protected client!: PrombackupClient;
+  protected server!: string;
+
+  public override async init(): Promise<void> {
+    await super.init();
+    const { flags } = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof ApiCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    });
+    this.flags = flags as ApiFlags<T>;
+    if (!this.flags.server) {
+      this.error('no server given: pass --server URL (or -server URL) or set PROMBACKUP_ENDPOINT', { exit: 2 });
+    }
+    let url: URL;
+    try {
+      url = new URL(this.flags.server);
+    } catch {
+      this.error(`--server ${JSON.stringify(this.flags.server)} is not a URL; expected e.g. http://prombackupserver:8080`, { exit: 2 });
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      this.error(`--server must be an http or https URL, not ${JSON.stringify(this.flags.server)}`, { exit: 2 });
+    }
+    this.server = this.flags.server;
+    this.client = createClient(this.server);
+  }
+
+  /** Turns any failure into one clear line and a non-zero exit. */
+  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+    if (err.oclif) return super.catch(err);
+    return super.catch(Object.assign(new Error(describeApiFailure(err, this.server ?? '')), { oclif: { exit: 1 } }));
+  }
+}

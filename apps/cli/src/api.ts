@@ -1,0 +1,21 @@
+import { ApiError, PrombackupClient } from '@prombackup/client';
+
+/** A client for the server at `server`. */
+export function createClient(server: string, token?: string): PrombackupClient {
+  return new PrombackupClient({ BASE: server.replace(/\/+$/, ''), TOKEN: token || undefined });
+}
+
+/** One line saying what went wrong talking to the server, for any error the client or fetch throws. */
+export function describeApiFailure(err: unknown, server: string): string {
+  if (err instanceof ApiError) {
+    const body = err.body as { message?: unknown } | string | undefined;
+    const detail = typeof body === 'object' && body && typeof body.message === 'string' ? body.message : typeof body === 'string' ? body.slice(0, 300) : '';
+    return `server answered HTTP ${err.status}${detail ? `: ${detail}` : ` ${err.statusText}`}`;
+  }
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  if (e?.name === 'TypeError' && e.message === 'fetch failed') {
+    const cause = e.cause?.code ?? e.cause?.message ?? 'network error';
+    return `cannot reach the server at ${server} (${cause})`;
+  }
+  return e?.message ?? String(err);
+}

@@ -1,0 +1,41 @@
+/** Long flags that take a value, as the Go CLI and this one spell them. */
+const VALUE_FLAGS = new Set(['server', 'format', 'output', 'keep-within', 'level', 'token']);
+/** Long flags that are switches. */
+const SWITCH_FLAGS = new Set(['skip-head', 'json', 'force', 'help', 'version']);
+
+const FALSE_WORDS = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
+
+/**
+ * Rewrites Go-style arguments into oclif's: "-keep_within 12h" becomes "--keep-within 12h",
+ * "-skip_head=false" is dropped, and flags given before the command (Go's "-server URL create")
+ * move after it.
+ * Anything it does not recognise passes through untouched, for oclif to judge.
+ */
+export function normalizeArgv(argv: readonly string[]): string[] {
+  const leading: string[] = [];
+  const rest: string[] = [];
+  let commandSeen = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    const m = /^--?([A-Za-z][A-Za-z0-9_-]*)(?:=(.*))?$/s.exec(arg);
+    const name = m?.[1].replace(/_/g, '-');
+    const target = commandSeen ? rest : leading;
+    if (m && name && VALUE_FLAGS.has(name)) {
+      const pair = m[2] !== undefined ? [`--${name}=${m[2]}`] : [`--${name}`, ...(i + 1 < argv.length ? [argv[++i]] : [])];
+      target.push(...pair);
+    } else if (m && name && SWITCH_FLAGS.has(name)) {
+      if (m[2] === undefined || !FALSE_WORDS.has(m[2])) target.push(`--${name}`);
+    } else {
+      if (!arg.startsWith('-')) commandSeen = true;
+      rest.push(arg);
+    }
+  }
+  // The command name must come first for oclif; flags that stood before it follow it.
+  const commandIndex = rest.findIndex((a) => !a.startsWith('-'));
+  if (commandIndex < 0) return [...rest, ...leading];
+  return [...rest.slice(0, commandIndex + 1), ...leading, ...rest.slice(commandIndex + 1)];
+}

@@ -1,0 +1,24 @@
+/* generated using openapi-typescript-codegen -- do not edit */
+/* istanbul ignore file */
+/* tslint:disable */
+/* eslint-disable */
+export { PrombackupClient } from './PrombackupClient';
+
+export { ApiError } from './core/ApiError';
+export { BaseHttpRequest } from './core/BaseHttpRequest';
+export { CancelablePromise, CancelError } from './core/CancelablePromise';
+export { OpenAPI } from './core/OpenAPI';
+export type { OpenAPIConfig } from './core/OpenAPI';
+
+export type { DownloadOutcomeDto } from './models/DownloadOutcomeDto';
+export type { DownloadStatusDto } from './models/DownloadStatusDto';
+export type { ErrorDto } from './models/ErrorDto';
+export type { HealthDto } from './models/HealthDto';
+export type { PruneResultDto } from './models/PruneResultDto';
+export type { SnapshotCreatedDto } from './models/SnapshotCreatedDto';
+export type { SnapshotInfoDto } from './models/SnapshotInfoDto';
+export type { SnapshotListDto } from './models/SnapshotListDto';
+
+export { DownloadsService } from './services/DownloadsService';
+export { OperationsService } from './services/OperationsService';
+export { SnapshotsService } from './services/SnapshotsService';

@@ -1,0 +1,82 @@
+/* generated using openapi-typescript-codegen -- do not edit */
+/* istanbul ignore file */
+/* tslint:disable */
+/* eslint-disable */
+import type { PruneResultDto } from '../models/PruneResultDto';
+import type { SnapshotListDto } from '../models/SnapshotListDto';
+import type { CancelablePromise } from '../core/CancelablePromise';
+import type { BaseHttpRequest } from '../core/BaseHttpRequest';
+export class SnapshotsService {
+    constructor(public readonly httpRequest: BaseHttpRequest) {}
+    /**
+     * Remove snapshots older than keep_within
+     * Never removes a snapshot being streamed, nor anything that is not a snapshot folder.
+     * @returns PruneResultDto
+     * @throws ApiError
+     */
+    public prune({
+        keepWithin,
+    }: {
+        /**
+         * Go duration such as 1h, 12h, 90m; snapshots younger than this are kept (default 1h)
+         */
+        keepWithin?: string,
+    }): CancelablePromise<PruneResultDto> {
+        return this.httpRequest.request({
+            method: 'POST',
+            url: '/api/prune',
+            query: {
+                'keep_within': keepWithin,
+            },
+            errors: {
+                400: `keep_within is not a duration, or negative`,
+            },
+        });
+    }
+    /**
+     * Ask Prometheus for a snapshot
+     * Parameters come from the query string or a urlencoded form. Answers 303 with Location ./download?name=…, so a browser form turns straight into a download.
+     * @returns void
+     * @throws ApiError
+     */
+    public createSnapshot({
+        downloadFormat,
+        skipHead,
+    }: {
+        /**
+         * Format for the Location link
+         */
+        downloadFormat?: 'tar' | 'tgz' | 'tzst',
+        /**
+         * Leave out the in-memory head block
+         */
+        skipHead?: boolean,
+    }): CancelablePromise<void> {
+        return this.httpRequest.request({
+            method: 'POST',
+            url: '/api/snapshot',
+            query: {
+                'download_format': downloadFormat,
+                'skip_head': skipHead,
+            },
+            errors: {
+                303: `Snapshot taken`,
+                400: `A parameter has a bad value`,
+                502: `Prometheus refused or answered nonsense`,
+                503: `Prometheus cannot be reached`,
+                504: `Prometheus did not answer in time`,
+            },
+        });
+    }
+    /**
+     * The snapshot folders on disk
+     * @returns SnapshotListDto
+     * @throws ApiError
+     */
+    public listSnapshots(): CancelablePromise<SnapshotListDto> {
+        return this.httpRequest.request({
+            method: 'GET',
+            url: '/api/snapshots',
+        });
+    }
+}
