@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs Prometheus and the test tools if missing,
+# installs and builds, checks that the checked-in spec and client match a fresh build, then
+# runs every test (unit, integration on a real Prometheus, end to end).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+PROMBACKUP_WITH_TEST_TOOLS=1 source scripts/ensure-deps.sh
+
+if git -C "$repo" rev-parse --git-dir >/dev/null 2>&1; then
+  drift=$(git status --porcelain -- openapi libs/client/src)
+  if [ -n "$drift" ]; then
+    echo "openapi/ or libs/client/src differ from a fresh build; run 'npm run build' and commit them:" >&2
+    echo "$drift" >&2
+    git --no-pager diff --stat -- openapi libs/client/src >&2
+    exit 1
+  fi
+fi
+
+exec npx vitest run "$@"

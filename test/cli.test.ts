@@ -1,0 +1,180 @@
+// The built prombackup CLI against the real server and a real Prometheus.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ARCHIVE_FORMATS, type ArchiveFormat } from '@prombackup/contract';
+import { describeFolder, readArchive, sha256 } from './support/archive';
+import { type FaultyProxy, startFaultyProxy } from './support/faulty-proxy';
+import { type ServerProcess, runCli, startServer } from './support/processes';
+import { type PrometheusInstance, freePort, startPrometheus, waitForHeadSamples } from './support/prometheus';
+
+let prom: PrometheusInstance;
+let server: ServerProcess;
+let proxy: FaultyProxy;
+let work: string;
+
+beforeAll(async () => {
+  prom = await startPrometheus();
+  await waitForHeadSamples(prom.url);
+  server = await startServer(['-prometheus_endpoint', prom.url, '-snapshot_dir', prom.snapshotDir]);
+  proxy = await startFaultyProxy(server.url);
+});
+
+afterAll(async () => {
+  await proxy?.close();
+  await server?.stop();
+  await prom?.stop();
+});
+
+beforeEach(async () => {
+  work = await fs.mkdtemp(path.join(os.tmpdir(), 'pb-cli-'));
+  proxy.fault = 'none';
+});
+
+const env = () => ({ PROMBACKUP_ENDPOINT: server.url });
+
+/** The archive at `file` holds exactly the snapshot folder it names. */
+async function expectFaithful(data: Buffer, format: ArchiveFormat, snapshotName: string) {
+  expect(await readArchive(data, format)).toEqual(await describeFolder(path.join(prom.snapshotDir, snapshotName)));
+}
+
+describe('seed command lines, verbatim', () => {
+  it('prombackup -server URL create', async () => {
+    const run = await runCli(['-server', server.url, 'create'], { cwd: work });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const files = await fs.readdir(work);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]+\.tar$/);
+    await expectFaithful(await fs.readFile(path.join(work, files[0])), 'tar', files[0].replace(/\.tar$/, ''));
+  });
+
+  it('PROMBACKUP_ENDPOINT=URL prombackup create -format tgz -output FILE', async () => {
+    const target = path.join(work, 'mybackup.tar.gz');
+    const run = await runCli(['create', '-format', 'tgz', '-output', target], { env: env() });
+    expect(run.code).toBe(0);
+    const name = /from snapshot (\S+),/.exec(run.stdout.toString())![1];
+    await expectFaithful(await fs.readFile(target), 'tgz', name);
+    expect(await fs.readdir(work)).toEqual(['mybackup.tar.gz']);
+  });
+
+  it('PROMBACKUP_ENDPOINT=URL prombackup prune -keep_within 12h', async () => {
+    const old = '20200101T000000Z-clipruneold';
+    await fs.mkdir(path.join(prom.snapshotDir, old));
+    const run = await runCli(['prune', '-keep_within', '12h'], { env: env() });
+    expect(run.code).toBe(0);
+    expect(run.stdout.toString()).toContain(`removed ${old}`);
+    await expect(fs.stat(path.join(prom.snapshotDir, old))).rejects.toThrow();
+  });
+});
+
+describe('create', () => {
+  it.each(Object.keys(ARCHIVE_FORMATS) as ArchiveFormat[])('writes a verified %s file with --json details', async (format) => {
+    const target = path.join(work, `backup${ARCHIVE_FORMATS[format].extension}`);
+    const run = await runCli(['create', '--server', server.url, '--format', format, '--output', target, '--json']);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout.toString());
+    const data = await fs.readFile(target);
+    expect(result).toMatchObject({ path: target, bytes: data.length, sha256: sha256(data), format });
+    expect(result.download_id).toBeTruthy();
+    expect(result.seconds).toBeGreaterThan(0);
+    await expectFaithful(data, format, result.snapshot_name);
+  });
+
+  it.each(['tgz', 'tzst'] as const)('streams %s to standard output', async (format) => {
+    const run = await runCli(['create', '-format', format, '-output', '-', '-skip_head'], { env: env() });
+    expect(run.code).toBe(0);
+    const name = /from snapshot (\S+),/.exec(run.stderr)![1];
+    await expectFaithful(run.stdout, format, name);
+  });
+
+  it('names the file after the snapshot in the current folder by default', async () => {
+    const run = await runCli(['create', '--format', 'tzst', '--skip-head'], { env: env(), cwd: work });
+    expect(run.code).toBe(0);
+    const [file] = await fs.readdir(work);
+    expect(file).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]+\.tar\.zst$/);
+  });
+
+  it('refuses to overwrite an existing file unless --force', async () => {
+    const target = path.join(work, 'exists.tar');
+    await fs.writeFile(target, 'precious');
+    const refused = await runCli(['create', '-output', target], { env: env() });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/already exists/);
+    expect(await fs.readFile(target, 'utf8')).toBe('precious');
+    const forced = await runCli(['create', '-output', target, '--force'], { env: env() });
+    expect(forced.code).toBe(0);
+    expect((await fs.readFile(target)).length).toBeGreaterThan(1024);
+    expect(await fs.readdir(work)).toEqual(['exists.tar']);
+  });
+
+  it('fails clearly and leaves no file when the server is not there', async () => {
+    const target = path.join(work, 'nothing.tar');
+    const run = await runCli(['create', '-server', `http://127.0.0.1:${await freePort()}`, '-output', target]);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/cannot reach the server/);
+    expect(await fs.readdir(work)).toEqual([]);
+  });
+
+  it('detects bytes damaged on the way and leaves no file', async () => {
+    proxy.fault = 'flip-byte';
+    const target = path.join(work, 'damaged.tar');
+    const run = await runCli(['create', '-server', proxy.url, '-output', target]);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/checksum mismatch/);
+    expect(await fs.readdir(work)).toEqual([]);
+  });
+
+  it('detects a download cut on the way and leaves no file', async () => {
+    proxy.fault = 'cut';
+    const target = path.join(work, 'cut.tar.gz');
+    const run = await runCli(['create', '-server', proxy.url, '-format', 'tgz', '-output', target]);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/cut off/);
+    expect(await fs.readdir(work)).toEqual([]);
+  });
+
+  it('exits non-zero on standard output when the download fails', async () => {
+    proxy.fault = 'flip-byte';
+    const run = await runCli(['create', '-server', proxy.url, '-output', '-']);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/checksum mismatch/);
+  });
+
+  it.each([
+    [['create', '-format', 'zip'], /format/],
+    [['create', '--level', '0', '--format', 'tgz'], /level/],
+    [['create', '--level', '3'], /--level applies to tgz and tzst/],
+    [['create', '-output', '/nonexistent-folder/x.tar'], /does not exist/],
+    [['prune', '-keep_within', '5x'], /keep-within/],
+    [['prune', '-keep_within', '-1h'], /negative/],
+    [['status'], /id/],
+    [['status', 'no-such-id'], /HTTP 404/],
+  ])('rejects %j with a clear message', async (args, message) => {
+    const run = await runCli(args as string[], { env: env(), cwd: work });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(message);
+    expect(await fs.readdir(work)).toEqual([]);
+  });
+
+  it('says how to name the server when none is given', async () => {
+    const run = await runCli(['list'], { env: { PROMBACKUP_ENDPOINT: '' } });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/PROMBACKUP_ENDPOINT/);
+  });
+});
+
+describe('list and status', () => {
+  it('lists snapshots and shows a download status', async () => {
+    const created = JSON.parse((await runCli(['create', '--json', '--output', path.join(work, 'a.tar')], { env: env() })).stdout.toString());
+    const list = await runCli(['list'], { env: env() });
+    expect(list.code).toBe(0);
+    expect(list.stdout.toString()).toMatch(new RegExp(`${created.snapshot_name}\\s+\\S+Z\\s+[\\d.]+ \\w+\\s+no`));
+    const listJson = JSON.parse((await runCli(['list', '--json'], { env: env() })).stdout.toString());
+    expect(listJson.map((s: { name: string }) => s.name)).toContain(created.snapshot_name);
+    const status = await runCli(['status', created.download_id], { env: env() });
+    expect(status.code).toBe(0);
+    expect(status.stdout.toString()).toContain(`finished successfully, SHA-256 ${created.sha256}`);
+  });
+});

@@ -1,0 +1,53 @@
+// A small HTTP proxy that damages or cuts archive downloads on their way to the client.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type Fault = 'none' | 'flip-byte' | 'cut';
+
+export interface FaultyProxy {
+  url: string;
+  fault: Fault;
+  close(): Promise<void>;
+}
+
+/** Forwards every request to `target`; download bodies get `fault` applied after `afterBytes`. */
+export async function startFaultyProxy(target: string, afterBytes = 4096): Promise<FaultyProxy> {
+  const upstream = new URL(target);
+  const proxy: FaultyProxy = { url: '', fault: 'none', close: async () => undefined };
+  const server = http.createServer((req, res) => {
+    const out = http.request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        const damage = req.url?.startsWith('/api/download?') ? proxy.fault : 'none';
+        let seen = 0;
+        let done = false;
+        answer.on('data', (chunk: Buffer) => {
+          if (done) return;
+          if (damage !== 'none' && seen + chunk.length > afterBytes) {
+            const at = Math.max(0, afterBytes - seen);
+            if (damage === 'cut') {
+              done = true;
+              res.write(chunk.subarray(0, at));
+              res.socket?.destroy();
+              answer.destroy();
+              return;
+            }
+            chunk = Buffer.from(chunk);
+            chunk[at] ^= 0xff;
+            seen = Number.NEGATIVE_INFINITY; // damage one byte per response
+          }
+          seen += chunk.length;
+          res.write(chunk);
+        });
+        answer.on('end', () => !done && res.end());
+      },
+    );
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  proxy.close = () => new Promise((resolve) => server.close(() => resolve()));
+  return proxy;
+}
