@@ -1,0 +1,64 @@
+// prombackup-server's command line, as a process.
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { SETTINGS } from '../apps/server/src/config/settings';
+import { SERVER_BIN, runServerCommand } from './support/processes';
+
+describe('prombackup-server command line', () => {
+  it('-help lists every setting with its variable and default', async () => {
+    const run = await runServerCommand(['-help']);
+    expect(run.code).toBe(0);
+    const text = run.stdout.toString();
+    for (const s of SETTINGS) {
+      expect(text).toContain(`-${s.flag}`);
+      expect(text).toContain(s.env);
+      if (s.default !== undefined) expect(text).toContain(JSON.stringify(s.default));
+    }
+  });
+
+  it('-version prints the version', async () => {
+    const run = await runServerCommand(['-version']);
+    expect(run.code).toBe(0);
+    expect(run.stdout.toString()).toMatch(/^prombackup-server \d+\.\d+\.\d+\n$/);
+  });
+
+  it.each([
+    [['-snapshot_dir', '/x', '-autoprune_interval', 'often'], {}, /autoprune_interval/],
+    [['-snapshot_dir', '/x', '-autoprune=yes'], {}, /-autoprune/],
+    [['-snapshot_dir', '/x'], { PROMBACKUP_SERVER_AUTOPRUNE_ENABLE: 'sometimes' }, /PROMBACKUP_SERVER_AUTOPRUNE_ENABLE/],
+    [[], {}, /snapshot_dir.*required/],
+    [['-snapshot_dir', '/x', '-listen_address', 'nowhere'], {}, /listen_address/],
+    [['-snapshot_dir', '/x', '-prometheus_endpoint', 'ftp://x'], {}, /prometheus_endpoint/],
+    [['-snapshot_dir', '/x', '-max_concurrent_downloads', '0'], {}, /max_concurrent_downloads/],
+    [['-snapshot_dir', '/x', '-no_such_flag'], {}, /unknown flag -no_such_flag/],
+  ])('%j %j exits non-zero with one line naming the setting', async (args, env, message) => {
+    const run = await runServerCommand(args as string[], { env: env as NodeJS.ProcessEnv });
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(message);
+  });
+
+  it('runs the seed command line verbatim', async () => {
+    const child = spawn(
+      process.execPath,
+      [SERVER_BIN, '-listen_address', ':8080', '-prometheus_endpoint', 'http://prometheus:9090', '-snapshot_dir', '/storage/snapshots'],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
+    );
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    try {
+      const deadline = Date.now() + 20_000;
+      let status = 0;
+      while (Date.now() < deadline && child.exitCode === null) {
+        status = await fetch('http://127.0.0.1:8080/healthz').then((r) => r.status, () => 0);
+        if (status === 200) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status, output).toBe(200);
+      expect(output).toMatch(/Prometheus http:\/\/prometheus:9090, snapshots in \/storage\/snapshots/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});
