@@ -22,6 +22,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (process.env.DEBUG_SERVER_LOG) console.log(server?.log());
   await proxy?.close();
   await server?.stop();
   await prom?.stop();

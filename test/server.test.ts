@@ -167,6 +167,34 @@ describe('GET /api/download', () => {
     const again = await download(name);
     expect((await statusOf(again.id)).finished?.sha256_hex).toBe(sha256(again.body));
   });
+
+  it('survives clients cut off at many points of the stream, in every format', async () => {
+    const name = '20991231T000000Z-cutoff';
+    await makeLargeSnapshot(prom.snapshotDir, name, 32);
+    for (const format of ['tar', 'tgz', 'tzst'] as const) {
+      for (const cutAfter of [1, 600, 70_000, 3_000_000, 20_000_000]) {
+        await new Promise<void>((resolve) => {
+          let seen = 0;
+          const req = http.get(`${server.url}/api/download?name=${name}&format=${format}`, (res) => {
+            res.on('data', (chunk: Buffer) => {
+              seen += chunk.length;
+              if (seen >= cutAfter) {
+                req.destroy();
+                resolve();
+              }
+            });
+            res.on('end', resolve);
+          });
+          req.on('error', () => resolve());
+        });
+      }
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(server.process.exitCode).toBeNull();
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    const list = (await (await fetch(`${server.url}/api/snapshots`)).json()) as { snapshots: { name: string; in_use: boolean }[] };
+    expect(list.snapshots.find((s) => s.name === name)?.in_use).toBe(false);
+  });
 });
 
 describe('POST /api/prune', () => {

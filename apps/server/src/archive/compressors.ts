@@ -14,6 +14,9 @@ export const COMPRESSION_LEVELS = {
 /** Files larger than this start on a fresh compressor state. */
 export const RESET_BEFORE_FILES_OVER = 1024 * 1024;
 
+// A tar header is one block; the splitter hands out a large file's piece with its whole header.
+const TAR_BLOCK = 512;
+
 interface ResettableCompressor {
   stream: Transform;
   /** Ends the current compressor state so that what follows compresses independently of what came before. */
@@ -55,8 +58,16 @@ export function createTarCompressor(format: Exclude<ArchiveFormat, 'tar'>, level
     write(chunk: Buffer, _encoding, callback) {
       (async () => {
         for (const piece of splitter.split(chunk)) {
-          if (piece.startsLargeFile) await reset();
-          await write(piece.data);
+          if (!piece.startsLargeFile) {
+            await write(piece.data);
+            continue;
+          }
+          // Reset after the header as well: it names the snapshot, so it differs between archives
+          // and would otherwise change how the file's data compresses.
+          await reset();
+          await write(piece.data.subarray(0, TAR_BLOCK));
+          await reset();
+          await write(piece.data.subarray(TAR_BLOCK));
         }
       })().then(() => callback(), callback);
     },

@@ -5,6 +5,34 @@ import { type SnapshotFolder, SnapshotStore, UnsupportedEntryError } from '../sn
 
 const READ_CHUNK = 1024 * 1024;
 
+type ModuleAppend = (source: unknown, data: unknown, callback: () => void) => void;
+const moduleAppend = (TarArchive.prototype as unknown as { _moduleAppend: ModuleAppend })._moduleAppend;
+
+type EntrySink = NodeJS.EventEmitter;
+type TarModule = { engine: { entry: (...args: unknown[]) => EntrySink } };
+
+/**
+ * Two ways archiver can crash the process when its stream is destroyed mid-archive (a client
+ * that went away), both outside any callback we could catch:
+ * - it hands an already queued entry to tar-stream, which throws once destroyed;
+ * - the tar-stream sink of the file being streamed is destroyed with an error that the pipe
+ *   feeding it re-emits with no listener.
+ * The entry's error still reaches archiver through the entry callback and fails the stream.
+ */
+class GuardedTarArchive extends TarArchive {
+  constructor(options: ConstructorParameters<typeof TarArchive>[0]) {
+    super(options);
+    const engine = (this as unknown as { _module: TarModule })._module.engine;
+    const entry = engine.entry.bind(engine);
+    engine.entry = (...args: unknown[]) => entry(...args).on('error', () => undefined);
+  }
+
+  _moduleAppend(source: unknown, data: unknown, callback: () => void): void {
+    if (this.destroyed) callback();
+    else moduleAppend.call(this, source, data, callback);
+  }
+}
+
 /**
  * Feeds a snapshot folder into an archiver tar stream one entry at a time, so at most one file
  * is open and nothing is buffered beyond the streams' own high-water marks.
@@ -14,7 +42,7 @@ export class SnapshotArchiver {
   constructor(private readonly store: SnapshotStore) {}
 
   tar(folder: SnapshotFolder): Readable {
-    const archive = new TarArchive({ highWaterMark: READ_CHUNK });
+    const archive = new GuardedTarArchive({ highWaterMark: READ_CHUNK });
     this.feed(archive, folder).catch((err: Error) => archive.destroy(err));
     return archive;
   }

@@ -200,6 +200,8 @@ function parseHttpUrl(value: string): string {
 }
 
 function parsePath(value: string): string {
+  // An empty path would resolve against the working directory: treat it as missing.
+  if (value === '') throw new Error('must not be empty');
   if (value.includes('\0')) throw new Error('contains a NUL byte');
   return value;
 }

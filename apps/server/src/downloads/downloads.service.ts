@@ -71,7 +71,7 @@ export class DownloadsService {
       this.locks.releaseRead(folder.name);
     }
     record.bytes = counter.bytes;
-    this.registry.finish(record, { success: errorText === null, error_text: errorText, sha256_hex: counter.digestHex() });
+    this.registry.finish(record, { success: errorText === null, error_text: errorText, sha256_hex: await counter.digestHex() });
     stopTimer();
     this.metrics.downloads.inc({ format: request.format, outcome: errorText === null ? 'success' : 'failure' });
     if (errorText) this.logger.warn(`download ${record.id} of ${folder.name} failed: ${errorText}`);

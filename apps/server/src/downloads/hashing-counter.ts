@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { OffThreadSha256 } from './offthread-sha256';
 
-/** Passes bytes through unchanged while hashing and counting them. */
+/** Passes bytes through unchanged while counting them and hashing them on a worker thread. */
 export class HashingCounter extends Transform {
-  private readonly hash = createHash('sha256');
+  private readonly hash = new OffThreadSha256();
   bytes = 0;
 
   constructor(private readonly onBytes?: (n: number) => void) {
@@ -11,14 +11,14 @@ export class HashingCounter extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
     this.bytes += chunk.length;
     this.onBytes?.(chunk.length);
-    callback(null, chunk);
+    this.push(chunk);
+    this.hash.update(chunk).then(() => callback(), callback);
   }
 
-  /** Hex SHA-256 of everything passed so far. */
-  digestHex(): string {
-    return this.hash.copy().digest('hex');
+  /** Hex SHA-256 of everything that passed; call once, after the stream has ended or failed. */
+  digestHex(): Promise<string> {
+    return this.hash.digest();
   }
 }

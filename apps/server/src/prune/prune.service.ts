@@ -27,7 +27,7 @@ export class PruneService {
     const cutoff = this.clock.now() - keepWithinMs;
     const result: PruneResultDto = { removed: [], skipped_in_use: [] };
     try {
-      for (const folder of await this.store.folders()) {
+      for (const folder of await this.store.folders({ zonedNames: true })) {
         const created = snapshotTime(folder.name);
         if (!created || created.getTime() >= cutoff) continue;
         if (!this.locks.acquireRemove(folder.name)) {

@@ -25,6 +25,10 @@ export class SnapshotDirError extends Error {}
 /** Thrown when a path inside a snapshot is something we must not archive (a link, a FIFO, …). */
 export class UnsupportedEntryError extends Error {}
 
+// Some Prometheus builds wrote a numeric zone ("20221109T202035+0000-…"). Such folders cannot be
+// downloaded (the API's name rule has no "+"), but pruning must still see them.
+const ZONED_SNAPSHOT_NAME = /^\d{8}T\d{6}[+-]\d{4}-[A-Za-z0-9]+$/;
+
 // O_NOFOLLOW: a file swapped for a link after we looked at it is refused, not followed.
 // O_NONBLOCK: a file swapped for a FIFO cannot block the open.
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
@@ -44,6 +48,10 @@ export class SnapshotStore {
   /** The snapshot folder called `name`; refuses links and anything that is not a folder. */
   async folder(name: string): Promise<SnapshotFolder> {
     if (!isSnapshotName(name)) throw new SnapshotNotFoundError(`${JSON.stringify(name)} is not a snapshot name`);
+    return this.plainFolder(name);
+  }
+
+  private async plainFolder(name: string): Promise<SnapshotFolder> {
     const absolutePath = path.join(this.root, name);
     let stats: Stats;
     try {
@@ -57,8 +65,12 @@ export class SnapshotStore {
     return { name, absolutePath, stats };
   }
 
-  /** Every snapshot folder (plain folder, snapshot-shaped name), sorted by name. */
-  async folders(): Promise<SnapshotFolder[]> {
+  /**
+   * Every snapshot folder (plain folder, snapshot-shaped name), sorted by name. `zonedNames` adds
+   * the folders named with a numeric zone, which only pruning handles.
+   */
+  async folders(options: { zonedNames?: boolean } = {}): Promise<SnapshotFolder[]> {
+    const wanted = (name: string) => isSnapshotName(name) || (options.zonedNames === true && ZONED_SNAPSHOT_NAME.test(name));
     let entries: Dirent[];
     try {
       entries = await fs.readdir(this.root, { withFileTypes: true });
@@ -70,9 +82,9 @@ export class SnapshotStore {
     }
     const result: SnapshotFolder[] = [];
     for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      if (!entry.isDirectory() || !isSnapshotName(entry.name)) continue;
+      if (!entry.isDirectory() || !wanted(entry.name)) continue;
       try {
-        result.push(await this.folder(entry.name));
+        result.push(await this.plainFolder(entry.name));
       } catch (err) {
         if (!(err instanceof SnapshotNotFoundError)) throw err;
         // removed or replaced since readdir: not a snapshot any more

@@ -1,0 +1,172 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import { pack } from 'tar-stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CompressStream, compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
+import { COMPRESSION_LEVELS, createTarCompressor, RESET_BEFORE_FILES_OVER } from './compressors';
+
+const MiB = 1024 * 1024;
+type Format = 'tgz' | 'tzst';
+const FORMATS: Format[] = ['tgz', 'tzst'];
+
+/** Text from a small vocabulary in pseudo-random order: compresses well, but never repeats itself. */
+function words(length: number, seed: number): Buffer {
+  const vocabulary = Array.from({ length: 512 }, (_, i) => `w${((i * 2_654_435_761) >>> 0).toString(36)} `);
+  const parts: string[] = [];
+  let x = seed;
+  for (let n = 0; n < length; ) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const word = vocabulary[(x >>> 0) % vocabulary.length];
+    parts.push(word);
+    n += word.length;
+  }
+  return Buffer.from(parts.join('')).subarray(0, length);
+}
+
+async function makeTar(entries: [name: string, content: Buffer][]): Promise<Buffer> {
+  const p = pack();
+  const out = buffer(p);
+  for (const [name, content] of entries) {
+    await new Promise<void>((resolve, reject) =>
+      p.entry({ name, mode: 0o644, mtime: new Date(1_700_000_000_000) }, content, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+  p.finalize();
+  return out;
+}
+
+function* chunks(data: Buffer, size: number) {
+  for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
+}
+
+/** Runs data through createTarCompressor in chunks of the given size. */
+async function compressTar(format: Format, tar: Buffer, chunkSize = 64 * 1024, level: number = COMPRESSION_LEVELS[format].default) {
+  const compressor = createTarCompressor(format, level);
+  const [, out] = await Promise.all([pipeline(Readable.from(chunks(tar, chunkSize)), compressor), buffer(compressor)]);
+  return out;
+}
+
+function decompress(format: Format, data: Buffer): Buffer {
+  return format === 'tgz' ? zlib.gunzipSync(data) : zstdDecompress(data);
+}
+
+/** The file's data compressed on its own from a fresh state, as the compressor should reproduce it. */
+async function compressAlone(format: Format, data: Buffer): Promise<Buffer> {
+  const level = COMPRESSION_LEVELS[format].default;
+  if (format === 'tgz') return zlib.deflateRawSync(data, { level });
+  const stream = new CompressStream({ compressionLevel: level, checksumFlag: true });
+  const [, out] = await Promise.all([pipeline(Readable.from([data]), stream), buffer(stream)]);
+  return out;
+}
+
+function occurrences(haystack: Buffer, needle: Buffer): number {
+  let count = 0;
+  for (let at = haystack.indexOf(needle); at >= 0; at = haystack.indexOf(needle, at + 1)) count++;
+  return count;
+}
+
+describe('createTarCompressor', () => {
+  // 3 MiB, over the reset threshold, stored twice under different names behind different small files,
+  // as the same TSDB block shows up in two snapshots.
+  const big = words(3 * MiB, 99);
+  let twice: Buffer;
+  let snapshotA: Buffer;
+  let snapshotB: Buffer;
+  let tmp: string;
+
+  beforeAll(async () => {
+    expect(big.length).toBeGreaterThan(RESET_BEFORE_FILES_OVER);
+    twice = await makeTar([
+      ['20240101T000000Z-aaaa/meta.json', words(3_000, 1)],
+      ['20240101T000000Z-aaaa/01HAAA/chunks/000001', big],
+      ['20240102T000000Z-bbbb/index', words(5_000, 2)],
+      ['20240102T000000Z-bbbb/meta.json', words(700, 3)],
+      ['20240102T000000Z-bbbb/01HAAA/chunks/000001', big],
+    ]);
+    snapshotA = await makeTar([
+      ['20240101T000000Z-aaaa/meta.json', words(3_000, 1)],
+      ['20240101T000000Z-aaaa/01HAAA/chunks/000001', big],
+      ['20240101T000000Z-aaaa/tombstones', words(10, 4)],
+    ]);
+    snapshotB = await makeTar([
+      ['20240309T121314Z-cccccccc/01HBBB/meta.json', words(1_234, 5)],
+      ['20240309T121314Z-cccccccc/01HAAA/chunks/000001', big],
+    ]);
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'prombackup-compressors-'));
+  });
+
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  describe.each(FORMATS)('%s', (format) => {
+    it('decompresses to exactly the input tar, whatever the chunking', async () => {
+      for (const chunkSize of [1_000, 511, 64 * 1024, 5 * MiB]) {
+        const out = await compressTar(format, twice, chunkSize);
+        expect(decompress(format, out).equals(twice)).toBe(true);
+      }
+    });
+
+    it('gives identical compressed bytes for the same large file, within one archive and across archives', async () => {
+      const alone = await compressAlone(format, big);
+      // The file's last compressed block also holds what follows it; the rest must match exactly.
+      const probe = alone.subarray(0, Math.floor(alone.length * 0.8));
+      expect(probe.length).toBeGreaterThan(100_000);
+      expect(occurrences(await compressTar(format, twice), probe)).toBe(2);
+      expect(occurrences(await compressTar(format, snapshotA), probe)).toBe(1);
+      expect(occurrences(await compressTar(format, snapshotB, 7_777), probe)).toBe(1);
+    });
+
+    it('(control) a compressor without resets does not reproduce the run, so the check above can fail', async () => {
+      const alone = await compressAlone(format, big);
+      const probe = alone.subarray(0, Math.floor(alone.length * 0.8));
+      const plain =
+        format === 'tgz' ? zlib.gzipSync(twice, { level: 1 }) : zstdCompress(twice, { compressionLevel: 3, checksumFlag: true });
+      expect(occurrences(plain, probe)).toBe(0);
+    });
+
+    it('is accepted by the system tool, which decompresses it to the input tar', async () => {
+      const out = await compressTar(format, twice);
+      const file = path.join(tmp, `twice.${format}`);
+      writeFileSync(file, out);
+      const tool = format === 'tgz' ? 'gzip' : 'zstd';
+      execFileSync(tool, ['-t', file], { stdio: 'pipe' });
+      const restored = execFileSync(tool, ['-d', '-c', file], { maxBuffer: 64 * MiB });
+      expect(restored.equals(twice)).toBe(true);
+    });
+
+    it('still compresses trailing bytes that do not form a whole tar block', async () => {
+      const odd = Buffer.concat([twice, Buffer.from('tail of a cut stream')]);
+      expect(decompress(format, await compressTar(format, odd, 100_000)).equals(odd)).toBe(true);
+    });
+
+    it('honours the compression level', async () => {
+      const data = await makeTar([['a', words(300_000, 8)]]);
+      const { min, max } = COMPRESSION_LEVELS[format];
+      const fast = await compressTar(format, data, 64 * 1024, min);
+      const small = await compressTar(format, data, 64 * 1024, max);
+      expect(small.length).toBeLessThan(fast.length);
+      expect(decompress(format, small).equals(data)).toBe(true);
+    });
+
+    it('fails the pipeline when its input fails, rather than ending a valid-looking archive', async () => {
+      const compressor = createTarCompressor(format, COMPRESSION_LEVELS[format].default);
+      const input = new Readable({
+        read() {
+          this.push(twice.subarray(0, 100_000));
+          this.destroy(new Error('disk gone'));
+        },
+      });
+      const sink = buffer(compressor).catch((err: Error) => err);
+      await expect(pipeline(input, compressor)).rejects.toThrow('disk gone');
+      expect(compressor.destroyed).toBe(true);
+      await sink;
+    });
+  });
+});

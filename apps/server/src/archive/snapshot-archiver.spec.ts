@@ -1,0 +1,219 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  constants,
+  createWriteStream,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { type Readable, Writable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { pipeline } from 'node:stream/promises';
+import { extract, type Header } from 'tar-stream';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ServerConfig } from '../config/server-config';
+import { SnapshotStore } from '../snapshots/snapshot-store';
+import { SnapshotArchiver } from './snapshot-archiver';
+
+const NAME = '20240101T000000Z-abcdef';
+const BLOCK = '01HAAAAAAAAAAAAAAAAAAAAAAA';
+
+function config(snapshotDir: string): ServerConfig {
+  return new ServerConfig({
+    listenHost: undefined,
+    listenPort: 0,
+    prometheusEndpoint: 'http://localhost:9090',
+    prometheusTimeoutMs: 1_000,
+    snapshotDir,
+    autoprune: false,
+    autopruneIntervalMs: 60_000,
+    autopruneKeepWithinMs: 60_000,
+    maxConcurrentDownloads: 1,
+  });
+}
+
+/** Fails instead of hanging when a promise does not settle in time. */
+function settlesWithin<T>(promise: Promise<T>, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`did not settle within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Reads a tar stream with tar-stream, a reader independent of the writer under test. */
+async function readTar(tar: Readable): Promise<{ header: Header; content: Buffer }[]> {
+  const reader = extract();
+  const entries: { header: Header; content: Buffer }[] = [];
+  const read = (async () => {
+    for await (const entry of reader) entries.push({ header: entry.header, content: await buffer(entry) });
+  })();
+  await Promise.all([pipeline(tar, reader), read]);
+  return entries;
+}
+
+/** Consumes a tar stream that must fail; returns the error and every byte sent before it. */
+async function failingTar(tar: Readable): Promise<{ error: Error; sent: Buffer }> {
+  const chunks: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk);
+      callback();
+    },
+  });
+  const error = await settlesWithin(pipeline(tar, sink)).then(
+    () => {
+      throw new Error('the archive finished, but it should have failed');
+    },
+    (err: Error) => err,
+  );
+  return { error, sent: Buffer.concat(chunks) };
+}
+
+describe('SnapshotArchiver', () => {
+  let tmp: string;
+  let root: string;
+  let dir: string;
+  let outside: string;
+  let store: SnapshotStore;
+  let archiver: SnapshotArchiver;
+
+  const tar = async () => archiver.tar(await store.folder(NAME));
+
+  beforeEach(() => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'prombackup-archiver-'));
+    root = path.join(tmp, 'snapshots');
+    dir = path.join(root, NAME);
+    outside = path.join(tmp, 'outside');
+    mkdirSync(path.join(dir, BLOCK, 'chunks'), { recursive: true });
+    writeFileSync(path.join(dir, BLOCK, 'meta.json'), '{"ulid":"x"}');
+    writeFileSync(path.join(dir, BLOCK, 'index'), 'index');
+    mkdirSync(outside);
+    writeFileSync(path.join(outside, 'secret'), 'SECRET-OUTSIDE-THE-SNAPSHOT');
+    store = new SnapshotStore(config(root));
+    archiver = new SnapshotArchiver(store);
+  });
+
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  describe('a normal snapshot', () => {
+    const big = randomBytes(3 * 1024 * 1024 + 123); // more than one read chunk
+
+    beforeEach(() => {
+      writeFileSync(path.join(dir, BLOCK, 'chunks', '000001'), big);
+      writeFileSync(path.join(dir, BLOCK, 'tombstones'), '');
+      mkdirSync(path.join(dir, '01HBBBBBBBBBBBBBBBBBBBBBBB'));
+      // Modes the archive must not copy.
+      chmodSync(path.join(dir, BLOCK, 'meta.json'), 0o600);
+      chmodSync(path.join(dir, BLOCK, 'index'), 0o755);
+      chmodSync(path.join(dir, BLOCK), 0o700);
+      chmodSync(path.join(dir, '01HBBBBBBBBBBBBBBBBBBBBBBB'), 0o750);
+      // Distinct times, children before their folders (writing into a folder changes its time).
+      const times: [string, number][] = [
+        [`${BLOCK}/chunks/000001`, 1_600_000_001.5],
+        [`${BLOCK}/index`, 1_600_000_002],
+        [`${BLOCK}/meta.json`, 1_600_000_003],
+        [`${BLOCK}/tombstones`, 1_600_000_004],
+        [`${BLOCK}/chunks`, 1_600_000_005],
+        [BLOCK, 1_600_000_006],
+        ['01HBBBBBBBBBBBBBBBBBBBBBBB', 1_600_000_007],
+        ['', 1_600_000_008],
+      ];
+      for (const [rel, seconds] of times) utimesSync(path.join(dir, rel), seconds, seconds);
+    });
+
+    it('holds every entry under the snapshot name, depth first in name order', async () => {
+      const entries = await settlesWithin(readTar(await tar()));
+      expect(entries.map((e) => [e.header.type, e.header.name.replace(/\/$/, '')])).toEqual([
+        ['directory', NAME],
+        ['directory', `${NAME}/${BLOCK}`],
+        ['directory', `${NAME}/${BLOCK}/chunks`],
+        ['file', `${NAME}/${BLOCK}/chunks/000001`],
+        ['file', `${NAME}/${BLOCK}/index`],
+        ['file', `${NAME}/${BLOCK}/meta.json`],
+        ['file', `${NAME}/${BLOCK}/tombstones`],
+        ['directory', `${NAME}/01HBBBBBBBBBBBBBBBBBBBBBBB`],
+      ]);
+    });
+
+    it('gives folders mode 0755 and files 0644, whatever they have on disk', async () => {
+      for (const { header } of await settlesWithin(readTar(await tar()))) {
+        expect([header.name, header.mode]).toEqual([header.name, header.type === 'directory' ? 0o755 : 0o644]);
+      }
+    });
+
+    it('keeps modification times, to the second', async () => {
+      for (const { header } of await settlesWithin(readTar(await tar()))) {
+        const onDisk = lstatSync(path.join(root, header.name));
+        expect([header.name, header.mtime?.getTime()]).toEqual([header.name, Math.floor(onDisk.mtimeMs / 1000) * 1000]);
+      }
+    });
+
+    it('holds the exact content of every file', async () => {
+      const entries = await settlesWithin(readTar(await tar()));
+      const content = (name: string) => entries.find((e) => e.header.name === `${NAME}/${name}`)?.content;
+      expect(content(`${BLOCK}/chunks/000001`)?.equals(big)).toBe(true);
+      expect(content(`${BLOCK}/meta.json`)?.toString()).toBe('{"ulid":"x"}');
+      expect(content(`${BLOCK}/tombstones`)?.length).toBe(0);
+    });
+
+    it('is read by the system tar as well', async () => {
+      const file = path.join(tmp, 'out.tar');
+      await pipeline(await tar(), createWriteStream(file));
+      const listing = execFileSync('tar', ['-tvf', file], { encoding: 'utf8' });
+      expect(listing).toContain(`${NAME}/${BLOCK}/chunks/000001`);
+      expect(listing).toMatch(/^-rw-r--r-- .* 3145851 /m);
+    });
+  });
+
+  describe('entries that are not files or folders', () => {
+    it('fail the stream on a symbolic link, naming it, and never send what it points to', async () => {
+      symlinkSync(path.join(outside, 'secret'), path.join(dir, BLOCK, 'index.link'));
+      const { error, sent } = await failingTar(await tar());
+      expect(error.message).toContain(`${NAME}/${BLOCK}/index.link`);
+      expect(error.message).toContain('symbolic link');
+      expect(sent.includes('SECRET-OUTSIDE-THE-SNAPSHOT')).toBe(false);
+    });
+
+    it('fail the stream on a link to a folder without entering it', async () => {
+      symlinkSync(outside, path.join(dir, 'escape'));
+      const { error, sent } = await failingTar(await tar());
+      expect(error.message).toContain(`${NAME}/escape`);
+      expect(sent.includes('SECRET-OUTSIDE-THE-SNAPSHOT')).toBe(false);
+    });
+
+    it('fail the stream on a named pipe, naming it, without ever opening it', async () => {
+      const fifo = path.join(dir, BLOCK, 'index.fifo');
+      execFileSync('mkfifo', [fifo]);
+      const openFile = vi.spyOn(store, 'openFile');
+      const { error } = await failingTar(await tar());
+      expect(error.message).toContain(`${NAME}/${BLOCK}/index.fifo`);
+      expect(error.message).toContain('named pipe');
+      expect(openFile.mock.calls.map(([p]) => p)).not.toContain(fifo);
+      // Opening a pipe for writing without blocking fails with ENXIO while nobody has it open to read.
+      expect(() => openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)).toThrow(expect.objectContaining({ code: 'ENXIO' }));
+    });
+
+    it('fail the stream on a socket, naming it', async () => {
+      const server = net.createServer();
+      await new Promise<void>((resolve) => server.listen(path.join(dir, 'sock'), resolve));
+      try {
+        const { error } = await failingTar(await tar());
+        expect(error.message).toContain(`${NAME}/sock`);
+        expect(error.message).toContain('socket');
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+  });
+});
