@@ -1,13 +1,13 @@
-import { Controller, Get, Header, HttpCode, Post, Req } from '@nestjs/common';
+import { BadRequestException, Controller, Get, Header, HttpCode, HttpStatus, Post, Redirect, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { DEFAULT_KEEP_WITHIN } from '@prombackup/contract';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { durationParam, requestParams } from '../common/params';
 import { VERSION } from '../config/version';
 import { DownloadRegistry } from '../downloads/download-registry';
 import { PruneService } from '../prune/prune.service';
 import { SnapshotsService } from '../snapshots/snapshots.service';
-import { renderPage } from './page';
+import { FAVICON_SVG, type PageModel, renderPage } from './page';
 
 const RECENT_DOWNLOADS = 20;
 
@@ -28,26 +28,49 @@ export class WebController {
     return this.render();
   }
 
+  /** Browsers ask for it on every page without an icon of its own, the JSON answers included. */
+  @Get('favicon.ico')
+  @Header('Content-Type', 'image/svg+xml')
+  @Header('Cache-Control', 'public, max-age=86400')
+  favicon(): string {
+    return FAVICON_SVG;
+  }
+
+  /** The prune result page lives at ./prune; reopening that address (not re-posting) leads back to the page. */
+  @Get('prune')
+  @Redirect('./', HttpStatus.SEE_OTHER)
+  pruneAddress(): void {}
+
   @Post('prune')
   @HttpCode(200)
   @Header('Content-Type', 'text/html; charset=utf-8')
-  async prune(@Req() req: Request): Promise<string> {
+  @Header('Cache-Control', 'no-store')
+  async prune(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<string> {
     const params = requestParams(req.query, req.body);
-    const keepWithinMs = durationParam(params.keep_within, 'keep_within', DEFAULT_KEEP_WITHIN);
+    const typed = typeof params.keep_within === 'string' && params.keep_within !== '' ? params.keep_within : undefined;
+    let keepWithinMs: number;
+    try {
+      keepWithinMs = durationParam(params.keep_within, 'keep_within', DEFAULT_KEEP_WITHIN);
+    } catch (err) {
+      if (!(err instanceof BadRequestException)) throw err;
+      // A person typed it: answer with the page and what was wrong, not a JSON error.
+      res.status(HttpStatus.BAD_REQUEST);
+      return this.render({ error: `Nothing pruned: ${err.message}.`, keepWithin: typed });
+    }
     const result = await this.pruneService.prune(keepWithinMs, 'request');
     const notice = result.removed.length
       ? `Removed ${result.removed.length} snapshot(s): ${result.removed.join(', ')}.`
       : 'Nothing to remove.';
     const kept = result.skipped_in_use.length ? ` Kept ${result.skipped_in_use.join(', ')}: being streamed.` : '';
-    return this.render(notice + kept);
+    return this.render({ notice: notice + kept, keepWithin: typed });
   }
 
-  private async render(notice?: string): Promise<string> {
+  private async render(extra: Pick<PageModel, 'notice' | 'error' | 'keepWithin'> = {}): Promise<string> {
     return renderPage({
       version: VERSION,
       snapshots: await this.snapshots.list(),
       downloads: this.downloads.recent(RECENT_DOWNLOADS),
-      notice,
+      ...extra,
     });
   }
 }
