@@ -19,6 +19,7 @@ export async function startFaultyProxy(target: string, afterBytes = 4096): Promi
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
+        res.flushHeaders();
         const damage = req.url?.startsWith('/api/download?') ? proxy.fault : 'none';
         let seen = 0;
         let done = false;
@@ -28,8 +29,8 @@ export async function startFaultyProxy(target: string, afterBytes = 4096): Promi
             const at = Math.max(0, afterBytes - seen);
             if (damage === 'cut') {
               done = true;
-              res.write(chunk.subarray(0, at));
-              res.socket?.destroy();
+              // Cut after the bytes so far have reached the client: a download broken mid-body.
+              res.write(chunk.subarray(0, at), () => res.socket?.destroy());
               answer.destroy();
               return;
             }

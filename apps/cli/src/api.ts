@@ -1,5 +1,17 @@
 import { ApiError, PrombackupClient } from '@prombackup/client';
 
+// Errors that mean no connection could be made at all.
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ERR_INVALID_URL',
+]);
+
 /** A client for the server at `server`. */
 export function createClient(server: string, token?: string): PrombackupClient {
   return new PrombackupClient({ BASE: server.replace(/\/+$/, ''), TOKEN: token || undefined });
@@ -14,8 +26,9 @@ export function describeApiFailure(err: unknown, server: string): string {
   }
   const e = err as Error & { cause?: { code?: string; message?: string } };
   if (e?.name === 'TypeError' && e.message === 'fetch failed') {
-    const cause = e.cause?.code ?? e.cause?.message ?? 'network error';
-    return `cannot reach the server at ${server} (${cause})`;
+    const code = e.cause?.code ?? '';
+    if (UNREACHABLE.has(code)) return `cannot reach the server at ${server} (${code})`;
+    return `the connection to the server at ${server} failed: ${e.cause?.message ?? 'network error'}${code ? ` (${code})` : ''}`;
   }
   return e?.message ?? String(err);
 }

@@ -1,8 +1,8 @@
-import { Writable, Duplex, type Transform } from 'node:stream';
+import { Duplex, Writable } from 'node:stream';
 import { once } from 'node:events';
-import zlib from 'node:zlib';
 import { CompressStream } from 'zstd-napi';
 import type { ArchiveFormat } from '@prombackup/contract';
+import { ParallelGzip } from './parallel-gzip';
 import { TarBoundarySplitter } from './tar-boundary-splitter';
 
 /** Compression levels each compressed format accepts, and the default used when none is asked for. */
@@ -17,39 +17,49 @@ export const RESET_BEFORE_FILES_OVER = 1024 * 1024;
 // A tar header is one block; the splitter hands out a large file's piece with its whole header.
 const TAR_BLOCK = 512;
 
-interface ResettableCompressor {
-  stream: Transform;
-  /** Ends the current compressor state so that what follows compresses independently of what came before. */
-  reset(callback: (error?: Error | null) => void): void;
-}
-
-function gzip(level: number): ResettableCompressor {
-  const stream = zlib.createGzip({ level, chunkSize: 256 * 1024 });
-  // A full flush empties the window as well as the buffers, so the next bytes compress the same
-  // whatever preceded them.
-  return { stream, reset: (cb) => stream.flush(zlib.constants.Z_FULL_FLUSH, () => cb()) };
-}
-
-function zstd(level: number): ResettableCompressor {
-  const stream = new CompressStream({ compressionLevel: level, checksumFlag: true });
-  // A new frame starts from nothing; concatenated frames are one valid zstd stream.
-  return { stream, reset: (cb) => stream.endFrame(cb) };
-}
-
 /**
- * A compressor for a tar stream that resets its state in front of every large file, so identical
- * files give identical compressed runs (rsync and deduplicating stores can reuse them).
+ * A compressor for a tar stream that starts afresh around every large file, so identical files
+ * give identical compressed runs (rsync and deduplicating stores can reuse them): before the
+ * file's header, and again after it, since the header names the snapshot and so differs.
  */
 export function createTarCompressor(format: Exclude<ArchiveFormat, 'tar'>, level: number): Duplex {
-  const compressor = format === 'tgz' ? gzip(level) : zstd(level);
-  const inner = compressor.stream;
+  return format === 'tgz' ? new TarGzip(level) : zstd(level);
+}
+
+/** Parallel gzip members, with a member boundary before and after each large file's header. */
+class TarGzip extends ParallelGzip {
+  private readonly splitter = new TarBoundarySplitter(RESET_BEFORE_FILES_OVER);
+
+  protected override feed(chunk: Buffer): void {
+    for (const piece of this.splitter.split(chunk)) {
+      if (!piece.startsLargeFile) {
+        this.add(piece.data);
+        continue;
+      }
+      this.cut();
+      this.add(piece.data.subarray(0, TAR_BLOCK));
+      this.cut();
+      this.add(piece.data.subarray(TAR_BLOCK));
+    }
+  }
+
+  protected override rest(): Buffer {
+    return this.splitter.rest();
+  }
+}
+
+/** zstd's own worker threads compress while this thread archives and sends. */
+export const ZSTD_WORKERS = 2;
+
+function zstd(level: number): Duplex {
+  const inner = new CompressStream({ compressionLevel: level, checksumFlag: true, nbWorkers: ZSTD_WORKERS });
   const splitter = new TarBoundarySplitter(RESET_BEFORE_FILES_OVER);
 
   const write = async (data: Buffer) => {
     if (data.length > 0 && !inner.write(data)) await once(inner, 'drain');
   };
-  const reset = () =>
-    new Promise<void>((resolve, reject) => compressor.reset((err) => (err ? reject(err) : resolve())));
+  // A new frame starts from nothing; concatenated frames are one valid zstd stream.
+  const endFrame = () => new Promise<void>((resolve, reject) => inner.endFrame((err) => (err ? reject(err) : resolve())));
 
   const writable = new Writable({
     highWaterMark: 1024 * 1024,
@@ -62,11 +72,9 @@ export function createTarCompressor(format: Exclude<ArchiveFormat, 'tar'>, level
             await write(piece.data);
             continue;
           }
-          // Reset after the header as well: it names the snapshot, so it differs between archives
-          // and would otherwise change how the file's data compresses.
-          await reset();
+          await endFrame();
           await write(piece.data.subarray(0, TAR_BLOCK));
-          await reset();
+          await endFrame();
           await write(piece.data.subarray(TAR_BLOCK));
         }
       })().then(() => callback(), callback);
