@@ -13,7 +13,7 @@ describe('README', () => {
       '| flag | environment variable | default | meaning |',
       '|---|---|---|---|',
       ...SETTINGS.map(
-        (s) => `| \`-${s.flag}\` | \`${s.env}\` | ${s.default === undefined ? 'required' : `\`${s.default}\``} | ${s.description} |`,
+        (s) => `| \`-${s.flag}\` | \`${s.env}\` | ${s.default === undefined ? 'required' : s.default === '' ? 'none' : `\`${s.default}\``} | ${s.description} |`,
       ),
     ].join('\n');
     expect(table?.trim()).toBe(expected);

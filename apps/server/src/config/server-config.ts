@@ -11,6 +11,9 @@ export class ServerConfig implements Settings {
   readonly autopruneIntervalMs!: number;
   readonly autopruneKeepWithinMs!: number;
   readonly maxConcurrentDownloads!: number;
+  readonly downloadIdleTimeoutMs!: number;
+  readonly shutdownGraceMs!: number;
+  readonly authToken!: string | undefined;
 
   constructor(settings: Settings) {
     Object.assign(this, settings);

@@ -1,7 +1,18 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { helpText, parseCommandLine, SETTINGS, type Settings, SettingsError } from './settings';
 
 const DIR = ['-snapshot_dir', '/prometheus/snapshots'];
+
+const TOKEN = 'a-token-of-enough-length-0123456789';
+const tokenDir = mkdtempSync(path.join(os.tmpdir(), 'prombackup-token-'));
+const TOKEN_FILE = path.join(tokenDir, 'token');
+const SHORT_TOKEN_FILE = path.join(tokenDir, 'short');
+writeFileSync(TOKEN_FILE, `${TOKEN}\n`);
+writeFileSync(SHORT_TOKEN_FILE, 'short');
+afterAll(() => rmSync(tokenDir, { recursive: true, force: true }));
 
 /** Parses a command line that must start the server, and returns its settings. */
 function run(argv: string[], env: NodeJS.ProcessEnv = {}): Settings {
@@ -36,6 +47,9 @@ describe('parseCommandLine defaults', () => {
       autopruneIntervalMs: 15 * 60_000,
       autopruneKeepWithinMs: 60 * 60_000,
       maxConcurrentDownloads: 4,
+      downloadIdleTimeoutMs: 5 * 60_000,
+      shutdownGraceMs: 25_000,
+      authToken: undefined,
     } satisfies Settings);
   });
 
@@ -133,6 +147,9 @@ describe('parseCommandLine environment', () => {
     PROMBACKUP_SERVER_AUTOPRUNE_INTERVAL: '1h30m',
     PROMBACKUP_SERVER_AUTOPRUNE_KEEP_WITHIN: '12h',
     PROMBACKUP_SERVER_MAX_CONCURRENT_DOWNLOADS: '7',
+    PROMBACKUP_SERVER_DOWNLOAD_IDLE_TIMEOUT: '45s',
+    PROMBACKUP_SERVER_SHUTDOWN_GRACE: '2m',
+    PROMBACKUP_SERVER_AUTH_TOKEN_FILE: TOKEN_FILE,
   };
 
   it('reads every setting from its variable', () => {
@@ -146,6 +163,9 @@ describe('parseCommandLine environment', () => {
       autopruneIntervalMs: 90 * 60_000,
       autopruneKeepWithinMs: 12 * 3_600_000,
       maxConcurrentDownloads: 7,
+      downloadIdleTimeoutMs: 45_000,
+      shutdownGraceMs: 120_000,
+      authToken: TOKEN,
     } satisfies Settings);
   });
 
@@ -164,6 +184,9 @@ describe('parseCommandLine environment', () => {
         '-autoprune_interval=2m',
         '-autoprune_keep_within=0s',
         '-max_concurrent_downloads=1',
+        '-download_idle_timeout=10s',
+        '-shutdown_grace=0s',
+        '-auth_token_file=',
       ],
       env,
     );
@@ -177,6 +200,9 @@ describe('parseCommandLine environment', () => {
       autopruneIntervalMs: 120_000,
       autopruneKeepWithinMs: 0,
       maxConcurrentDownloads: 1,
+      downloadIdleTimeoutMs: 10_000,
+      shutdownGraceMs: 0,
+      authToken: undefined,
     } satisfies Settings);
   });
 
@@ -236,6 +262,12 @@ describe('parseCommandLine bad values name the setting', () => {
     ['max_concurrent_downloads', '-1', /1 to 10000/],
     ['max_concurrent_downloads', '1.5', /1 to 10000/],
     ['max_concurrent_downloads', '10001', /1 to 10000/],
+    ['download_idle_timeout', '0s', /greater than zero/],
+    ['download_idle_timeout', 'idle', /invalid duration/],
+    ['shutdown_grace', '-5s', /negative/],
+    ['shutdown_grace', '30', /missing unit/],
+    ['auth_token_file', '/nonexistent/token', /cannot read the token file \(ENOENT\)/],
+    ['auth_token_file', SHORT_TOKEN_FILE, /at least 16 characters/],
   ];
 
   it.each(cases)('-%s=%j is refused naming the flag', (flag, value, reason) => {

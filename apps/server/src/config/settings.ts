@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseBoolean, parseDuration } from '@prombackup/contract';
 
 /** The server's settings once parsed and checked. */
@@ -11,9 +12,13 @@ export interface Settings {
   autopruneIntervalMs: number;
   autopruneKeepWithinMs: number;
   maxConcurrentDownloads: number;
+  downloadIdleTimeoutMs: number;
+  shutdownGraceMs: number;
+  /** Bearer token every API request must carry; undefined when authentication is off. */
+  authToken: string | undefined;
 }
 
-type Kind = 'address' | 'url' | 'path' | 'boolean' | 'duration' | 'positive-int';
+type Kind = 'address' | 'url' | 'path' | 'file' | 'boolean' | 'duration' | 'positive-int';
 
 export interface SettingDefinition {
   /** Flag name without dashes, Go style. */
@@ -82,6 +87,27 @@ export const SETTINGS = [
     default: '4',
     kind: 'positive-int',
     description: 'Downloads streamed at once; more are refused with 429 and Retry-After.',
+  },
+  {
+    flag: 'download_idle_timeout',
+    env: 'PROMBACKUP_SERVER_DOWNLOAD_IDLE_TIMEOUT',
+    default: '5m',
+    kind: 'duration',
+    description: 'A download whose client takes no bytes for this long is cut off and recorded as failed.',
+  },
+  {
+    flag: 'shutdown_grace',
+    env: 'PROMBACKUP_SERVER_SHUTDOWN_GRACE',
+    default: '25s',
+    kind: 'duration',
+    description: 'On SIGTERM, how long running downloads may go on before the server exits (new ones get 503).',
+  },
+  {
+    flag: 'auth_token_file',
+    env: 'PROMBACKUP_SERVER_AUTH_TOKEN_FILE',
+    default: '',
+    kind: 'file',
+    description: 'File holding a bearer token that every request but /metrics, /healthz and /readyz must carry; empty: no authentication.',
   },
 ] as const satisfies readonly SettingDefinition[];
 
@@ -152,6 +178,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       autopruneIntervalMs: get('autoprune_interval', parsePositiveDuration),
       autopruneKeepWithinMs: get('autoprune_keep_within', parseNonNegativeDuration),
       maxConcurrentDownloads: get('max_concurrent_downloads', parsePositiveInt),
+      downloadIdleTimeoutMs: get('download_idle_timeout', parsePositiveDuration),
+      shutdownGraceMs: get('shutdown_grace', parseNonNegativeDuration),
+      authToken: get('auth_token_file', readTokenFile),
     },
   };
 }
@@ -176,7 +205,7 @@ export function helpText(version: string): string {
 }
 
 function kindHint(kind: Kind): string {
-  return { address: 'HOST:PORT', url: 'URL', path: 'DIR', boolean: '', duration: 'DURATION', 'positive-int': 'N' }[kind];
+  return { address: 'HOST:PORT', url: 'URL', path: 'DIR', file: 'FILE', boolean: '', duration: 'DURATION', 'positive-int': 'N' }[kind];
 }
 
 function parseListenAddress(value: string): { host: string | undefined; port: number } {
@@ -197,6 +226,19 @@ function parseHttpUrl(value: string): string {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('want an http or https URL');
   return value.replace(/\/+$/, '');
+}
+
+function readTokenFile(value: string): string | undefined {
+  if (value === '') return undefined;
+  let token: string;
+  try {
+    token = readFileSync(value, 'utf8').trim();
+  } catch (err) {
+    throw new Error(`cannot read the token file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (token.length < 16) throw new Error('the token file must hold a token of at least 16 characters');
+  if (/\s/.test(token)) throw new Error('the token must not contain white space');
+  return token;
 }
 
 function parsePath(value: string): string {

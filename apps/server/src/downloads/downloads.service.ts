@@ -9,6 +9,7 @@ import { SnapshotLocks } from '../snapshots/snapshot-locks';
 import { SnapshotStore } from '../snapshots/snapshot-store';
 import { DownloadRegistry } from './download-registry';
 import { HashingCounter } from './hashing-counter';
+import { describeStreamError } from './stream-errors';
 
 export interface DownloadRequest {
   name: string;
@@ -77,14 +78,4 @@ export class DownloadsService {
     if (errorText) this.logger.warn(`download ${record.id} of ${folder.name} failed: ${errorText}`);
     else this.logger.log(`download ${record.id} of ${folder.name} (${request.format}) sent ${counter.bytes} bytes`);
   }
-}
-
-function describeStreamError(err: NodeJS.ErrnoException): string {
-  if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.code === 'EPIPE') {
-    return 'client closed the connection before the archive was complete';
-  }
-  if (err.code === 'ENOENT') return 'a file of the snapshot vanished while it was being streamed';
-  if (err.code === 'EACCES' || err.code === 'EPERM') return 'a file of the snapshot cannot be read (permission denied)';
-  // Keep messages free of absolute paths: only snapshot-relative names appear in our own errors.
-  return err.message.replace(/'\/[^']*'/g, "'…'");
 }
