@@ -1,6 +1,6 @@
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import type { PrombackupClient } from '@prombackup/client';
-import { createClient, describeApiFailure } from './api';
+import { createClient, describeApiFailure, isHeaderSafe } from './api';
 
 export type ApiFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof ApiCommand)['baseFlags'] & T['flags']>;
 
@@ -15,11 +15,18 @@ export abstract class ApiCommand<T extends typeof Command> extends Command {
       helpValue: 'URL',
       helpGroup: 'GLOBAL',
     }),
+    token: Flags.string({
+      summary: 'Bearer token, for a server started with -auth_token_file. Prefer the variable: a flag shows in ps.',
+      env: 'PROMBACKUP_TOKEN',
+      helpValue: 'TOKEN',
+      helpGroup: 'GLOBAL',
+    }),
   };
 
   protected flags!: ApiFlags<T>;
   protected client!: PrombackupClient;
   protected server!: string;
+  protected token: string | undefined;
 
   public override async init(): Promise<void> {
     await super.init();
@@ -44,12 +51,17 @@ export abstract class ApiCommand<T extends typeof Command> extends Command {
       this.error(`--server must be an http or https URL, not ${JSON.stringify(this.flags.server)}`, { exit: 2 });
     }
     this.server = this.flags.server;
-    this.client = createClient(this.server);
+    this.token = this.flags.token?.trim() || undefined;
+    // Checked here, because fetch would refuse such a header with a message that quotes it.
+    if (this.token !== undefined && !isHeaderSafe(this.token)) {
+      this.error('the token (--token or PROMBACKUP_TOKEN) holds characters an HTTP header cannot carry', { exit: 2 });
+    }
+    this.client = createClient(this.server, this.token);
   }
 
   /** Turns any failure into one clear line and a non-zero exit. */
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     if (err.oclif) return super.catch(err);
-    return super.catch(Object.assign(new Error(describeApiFailure(err, this.server ?? '')), { oclif: { exit: 1 } }));
+    return super.catch(Object.assign(new Error(describeApiFailure(err, this.server ?? '', this.token !== undefined)), { oclif: { exit: 1 } }));
   }
 }

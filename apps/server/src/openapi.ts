@@ -1,6 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { DOCS_PATH, isPublicRequest } from './auth/public-routes';
 import { VERSION } from './config/version';
+
+/** Name of the security scheme in the spec. */
+const BEARER_SCHEME = 'bearer';
 
 /** Builds the OpenAPI document from the controllers' decorators. */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -12,19 +16,41 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .setVersion(VERSION)
     .setLicense('Apache-2.0', 'https://www.apache.org/licenses/LICENSE-2.0')
+    .addBearerAuth(
+      {
+        type: 'http',
+        description: 'Needed when the server runs with -auth_token_file: the token in that file.',
+        bearerFormat: undefined, // an opaque token, not the JWT Nest assumes
+      },
+      BEARER_SCHEME,
+    )
+    // Every operation needs it, except the public ones marked below.
+    .addSecurityRequirements(BEARER_SCHEME)
     .build();
-  return SwaggerModule.createDocument(app, config, {
+  const document = SwaggerModule.createDocument(app, config, {
     // operationIds come from the decorators; without them Nest would prefix the controller name.
     operationIdFactory: (_controllerKey: string, methodKey: string) => methodKey,
   });
+  markPublicOperations(document);
+  return document;
+}
+
+/** Operations the auth middleware lets through without a token get an empty security list. */
+function markPublicOperations(document: OpenAPIObject): void {
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const method of ['get', 'head'] as const) {
+      const operation = item[method];
+      if (operation && isPublicRequest(method.toUpperCase(), path)) operation.security = [];
+    }
+  }
 }
 
 /** Serves Swagger UI at /docs and the spec at /docs/openapi.json. */
 export function mountSwaggerUi(app: INestApplication): void {
   const document = buildOpenApiDocument(app);
-  SwaggerModule.setup('docs', app, document, {
-    jsonDocumentUrl: 'docs/openapi.json',
-    yamlDocumentUrl: 'docs/openapi.yaml',
+  SwaggerModule.setup(DOCS_PATH, app, document, {
+    jsonDocumentUrl: `${DOCS_PATH}/openapi.json`,
+    yamlDocumentUrl: `${DOCS_PATH}/openapi.yaml`,
     customSiteTitle: 'prombackup-server API',
   });
 }
