@@ -9,7 +9,7 @@ import zlib from 'node:zlib';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompressStream, compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
-import { COMPRESSION_LEVELS, createTarCompressor, RESET_BEFORE_FILES_OVER, ZSTD_WORKERS } from './compressors';
+import { COMPRESSION_LEVELS, createTarCompressor, RESET_BEFORE_FILES_OVER, ZSTD_JOB_BYTES, ZSTD_WORKERS } from './compressors';
 import { GZIP_BLOCK_BYTES } from './parallel-gzip';
 
 const MiB = 1024 * 1024;
@@ -68,7 +68,7 @@ function decompress(format: Format, data: Buffer): Buffer {
 async function compressedRunOf(format: Format, data: Buffer): Promise<Buffer> {
   const level = COMPRESSION_LEVELS[format].default;
   if (format === 'tgz') return zlib.gzipSync(data.subarray(0, GZIP_BLOCK_BYTES), { level });
-  const stream = new CompressStream({ compressionLevel: level, checksumFlag: true, nbWorkers: ZSTD_WORKERS });
+  const stream = new CompressStream({ compressionLevel: level, checksumFlag: true, nbWorkers: ZSTD_WORKERS, jobSize: ZSTD_JOB_BYTES });
   const [, out] = await Promise.all([pipeline(Readable.from([data]), stream), buffer(stream)]);
   return out.subarray(0, Math.floor(out.length * 0.8));
 }

@@ -50,9 +50,11 @@ class TarGzip extends ParallelGzip {
 
 /** zstd's own worker threads compress while this thread archives and sends. */
 export const ZSTD_WORKERS = 2;
+/** Input per zstd job: small jobs keep the buffers of both workers (and our memory) small. */
+export const ZSTD_JOB_BYTES = 1024 * 1024;
 
 function zstd(level: number): Duplex {
-  const inner = new CompressStream({ compressionLevel: level, checksumFlag: true, nbWorkers: ZSTD_WORKERS });
+  const inner = new CompressStream({ compressionLevel: level, checksumFlag: true, nbWorkers: ZSTD_WORKERS, jobSize: ZSTD_JOB_BYTES });
   const splitter = new TarBoundarySplitter(RESET_BEFORE_FILES_OVER);
 
   const write = async (data: Buffer) => {

@@ -1,7 +1,8 @@
-import type { Readable } from 'node:stream';
+import type { Stats } from 'node:fs';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { TarArchive } from 'archiver';
-import { type SnapshotFolder, SnapshotStore, UnsupportedEntryError } from '../snapshots/snapshot-store';
+import { type SnapshotFolder, SnapshotReadError, SnapshotStore, UnsupportedEntryError } from '../snapshots/snapshot-store';
 
 const READ_CHUNK = 1024 * 1024;
 
@@ -50,26 +51,76 @@ export class SnapshotArchiver {
   private async feed(archive: TarArchive, folder: SnapshotFolder): Promise<void> {
     for await (const entry of this.store.walk(folder)) {
       if (archive.destroyed) return;
-      const date = entry.stats.mtime;
+      const date = wholeSeconds(entry.stats);
       if (entry.kind === 'directory') {
         archive.append(Buffer.alloc(0), { name: `${entry.relativePath}/`, type: 'directory', mode: 0o755, date });
         await entryWritten(archive);
       } else if (entry.kind === 'file') {
-        const { handle, stats } = await this.store.openFile(entry.absolutePath);
-        const source = handle.createReadStream({ highWaterMark: READ_CHUNK });
-        // archiver pipes the source through a PassThrough that does not see the source's errors.
-        source.on('error', (err) => archive.destroy(new Error(`reading ${entry.relativePath}: ${err.message}`)));
+        let opened: Awaited<ReturnType<SnapshotStore['openFile']>>;
         try {
-          archive.append(source, { name: entry.relativePath, mode: 0o644, date: stats.mtime, stats });
+          opened = await this.store.openFile(entry.absolutePath, entry.relativePath);
+        } catch (err) {
+          throw await this.store.readError(folder, entry.relativePath, err);
+        }
+        const { handle, stats } = opened;
+        const source = handle.createReadStream({ highWaterMark: READ_CHUNK });
+        // The tar header promises stats.size bytes; a file truncated or grown while it is read
+        // fails here, naming the file, rather than as tar-stream's bare "Size mismatch".
+        const guard = new SizeGuard(entry.relativePath, stats.size);
+        // archiver pipes the source through a PassThrough that does not see the source's errors.
+        source.on('error', (err) => {
+          void this.store.readError(folder, entry.relativePath, err).then((e) => archive.destroy(e));
+        });
+        guard.on('error', (err) => archive.destroy(err));
+        try {
+          archive.append(source.pipe(guard), { name: entry.relativePath, mode: 0o644, date: wholeSeconds(stats), stats });
           await entryWritten(archive);
         } finally {
           source.destroy();
+          guard.destroy();
         }
+        // Read through an open descriptor, a file removed meanwhile still reads in full: check it
+        // is still there and the same size, so such a change is reported rather than hidden.
+        await this.store.checkUnchanged(folder, entry, stats);
       } else {
-        throw new UnsupportedEntryError(`${entry.relativePath} is ${describe(entry.stats)}, which is not archived`);
+        throw new UnsupportedEntryError(`${entry.relativePath} is ${describe(entry.stats)}: unsupported, ${why(entry.stats)}`);
       }
     }
+    if (!(await this.store.stillThere(folder))) throw this.store.folderRemovedError(folder);
     archive.finalize();
+  }
+}
+
+/** Passes a file's bytes through and fails, naming the file, when there are more or fewer than `size`. */
+class SizeGuard extends Transform {
+  private seen = 0;
+
+  constructor(
+    private readonly relativePath: string,
+    private readonly size: number,
+  ) {
+    super({ highWaterMark: READ_CHUNK });
+  }
+
+  _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.size) {
+      callback(new SnapshotReadError(`${this.relativePath} grew while it was being streamed (it had ${this.size} bytes when opened)`));
+    } else {
+      callback(null, chunk);
+    }
+  }
+
+  _flush(callback: TransformCallback): void {
+    if (this.seen < this.size) {
+      callback(
+        new SnapshotReadError(
+          `${this.relativePath} was truncated while it was being streamed (${this.seen} of ${this.size} bytes could be read)`,
+        ),
+      );
+    } else {
+      callback();
+    }
   }
 }
 
@@ -87,10 +138,22 @@ function entryWritten(archive: TarArchive): Promise<void> {
   });
 }
 
-function describe(stats: import('node:fs').Stats): string {
+function why(stats: Stats): string {
+  return stats.isSymbolicLink() ? 'links are never followed' : 'it is never opened; only regular files and folders are archived';
+}
+
+function describe(stats: Stats): string {
   if (stats.isSymbolicLink()) return 'a symbolic link';
   if (stats.isFIFO()) return 'a named pipe';
   if (stats.isSocket()) return 'a socket';
   if (stats.isBlockDevice() || stats.isCharacterDevice()) return 'a device';
   return 'not a regular file or folder';
+}
+
+/**
+ * The modification time cut to whole seconds, as tar stores it. Stats.mtime is rounded to the
+ * millisecond, which can carry a time like 12:00:00.9996 into the next second.
+ */
+function wholeSeconds(stats: import('node:fs').Stats): Date {
+  return new Date(Math.floor(stats.mtimeMs / 1000) * 1000);
 }

@@ -21,44 +21,73 @@ export class PrometheusAdminClient {
 
   /** Asks Prometheus for a snapshot and returns its folder name. */
   async snapshot(skipHead: boolean): Promise<string> {
-    const url = `${this.config.prometheusEndpoint}/api/v1/admin/tsdb/snapshot${skipHead ? '?skip_head=true' : ''}`;
+    const endpoint = this.config.prometheusEndpoint;
+    const url = `${endpoint}/api/v1/admin/tsdb/snapshot${skipHead ? '?skip_head=true' : ''}`;
+    // One deadline for the whole exchange: a Prometheus that sends headers and then stalls
+    // is as slow as one that never answers.
+    const signal = AbortSignal.timeout(this.config.prometheusTimeoutMs);
+    const timedOut = () =>
+      new PrometheusError(
+        'timeout',
+        `Prometheus at ${endpoint} did not answer the snapshot request within ${formatSeconds(this.config.prometheusTimeoutMs)} ` +
+          '(prometheus_timeout; snapshots of a large head block can take minutes)',
+      );
     let response: Response;
     try {
-      response = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(this.config.prometheusTimeoutMs) });
+      response = await fetch(url, { method: 'POST', signal, redirect: 'follow' });
     } catch (err) {
+      if (signal.aborted) throw timedOut();
       const e = err as Error & { cause?: { code?: string } };
-      if (e.name === 'TimeoutError') {
-        throw new PrometheusError(
-          'timeout',
-          `Prometheus at ${this.config.prometheusEndpoint} did not answer the snapshot request within ${this.config.prometheusTimeoutMs / 1000}s`,
-        );
-      }
       const code = e.cause?.code ? ` (${e.cause.code})` : '';
-      throw new PrometheusError('unreachable', `cannot reach Prometheus at ${this.config.prometheusEndpoint}${code}`);
+      throw new PrometheusError('unreachable', `cannot reach Prometheus at ${endpoint}${code}`);
     }
-    const text = await response.text().catch(() => '');
-    let body: { status?: string; data?: { name?: unknown }; error?: string } | undefined;
+    let text: string;
     try {
-      body = JSON.parse(text);
+      text = await response.text();
+    } catch {
+      if (signal.aborted) throw timedOut();
+      throw new PrometheusError('bad_response', `Prometheus at ${endpoint} broke off its answer to the snapshot request (HTTP ${response.status})`);
+    }
+    let body: { status?: unknown; data?: { name?: unknown } | null; error?: unknown } | undefined;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      body = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as typeof body) : undefined;
     } catch {
       body = undefined;
     }
     if (!response.ok) {
-      const detail = body?.error ?? text.slice(0, 200);
-      if (response.status === 405 || /admin APIs disabled/i.test(detail)) {
+      const detail = (typeof body?.error === 'string' ? body.error : printable(text)).trim();
+      if (response.status === 405 || /admin APIs? (is |are )?disabled/i.test(detail)) {
         throw new PrometheusError(
           'admin_api_disabled',
-          `Prometheus refused the snapshot: its admin API is off; start it with --web.enable-admin-api (${response.status}: ${detail.trim()})`,
+          `Prometheus at ${endpoint} refused the snapshot: its admin API is off; start it with --web.enable-admin-api (HTTP ${response.status}: ${detail})`,
         );
       }
-      throw new PrometheusError('refused', `Prometheus refused the snapshot with HTTP ${response.status}: ${detail.trim()}`);
+      const hint =
+        response.status === 404 ? '; is prometheus_endpoint the base URL of a Prometheus server?' :
+        response.status === 401 || response.status === 403 ? '; it asks for authentication this server does not send' : '';
+      throw new PrometheusError('refused', `Prometheus at ${endpoint} refused the snapshot with HTTP ${response.status}: ${detail || '(no message)'}${hint}`);
     }
-    if (!body || body.status !== 'success') {
-      throw new PrometheusError('bad_response', 'Prometheus answered the snapshot request with something that is not its JSON API');
+    if (!body || typeof body.status !== 'string') {
+      const type = response.headers.get('content-type') ?? 'no content type';
+      throw new PrometheusError(
+        'bad_response',
+        `Prometheus at ${endpoint} answered the snapshot request with something that is not JSON from its API (HTTP ${response.status}, ${type}: ${printable(text, 80) || 'empty body'}); is prometheus_endpoint right?`,
+      );
+    }
+    if (body.status !== 'success') {
+      const detail = typeof body.error === 'string' ? `: ${body.error}` : '';
+      throw new PrometheusError('refused', `Prometheus at ${endpoint} answered the snapshot request with status ${JSON.stringify(body.status)}${detail}`);
     }
     const name = body.data?.name;
+    if (name === undefined || name === null) {
+      throw new PrometheusError('bad_response', `Prometheus at ${endpoint} answered the snapshot request with success but no snapshot name`);
+    }
     if (!isSnapshotName(name)) {
-      throw new PrometheusError('bad_response', `Prometheus returned a snapshot name that is not valid: ${JSON.stringify(name)}`);
+      throw new PrometheusError(
+        'bad_response',
+        `Prometheus at ${endpoint} returned a snapshot name that is not valid (not a plain folder name): ${JSON.stringify(name).slice(0, 200)}`,
+      );
     }
     return name;
   }
@@ -72,4 +101,14 @@ export class PrometheusAdminClient {
       return false;
     }
   }
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** The start of a body, on one line, without control characters: safe to quote in a message. */
+function printable(text: string, max = 200): string {
+  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }

@@ -1,7 +1,7 @@
 import { constants, type Dirent, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { isSnapshotName } from '@prombackup/contract';
 import { ServerConfig } from '../config/server-config';
 
@@ -24,6 +24,20 @@ export class SnapshotDirError extends Error {}
 
 /** Thrown when a path inside a snapshot is something we must not archive (a link, a FIFO, …). */
 export class UnsupportedEntryError extends Error {}
+
+/**
+ * Thrown when a snapshot's content cannot be read, or changes while it is read (a file removed,
+ * truncated or grown, the folder removed). The message names the entry by its snapshot-relative
+ * path, never an absolute one; `code` keeps the errno code when there was one.
+ */
+export class SnapshotReadError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
 
 // Some Prometheus builds wrote a numeric zone ("20221109T202035+0000-…"). Such folders cannot be
 // downloaded (the API's name rule has no "+"), but pruning must still see them.
@@ -57,8 +71,13 @@ export class SnapshotStore {
     try {
       stats = await fs.lstat(absolutePath);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SnapshotNotFoundError(`no snapshot named ${name}`);
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        const problem = await this.dirProblem();
+        if (problem && !problem.normal) throw new SnapshotDirError(problem.message);
+        throw new SnapshotNotFoundError(`no snapshot named ${name}`);
+      }
+      throw new SnapshotDirError(`cannot read snapshot_dir: ${describeCode(code)}`);
     }
     if (stats.isSymbolicLink()) throw new SnapshotNotFoundError(`snapshot ${name} is a symbolic link, which is never followed`);
     if (!stats.isDirectory()) throw new SnapshotNotFoundError(`no snapshot named ${name}`);
@@ -77,8 +96,10 @@ export class SnapshotStore {
     } catch (err) {
       // Prometheus makes <data>/snapshots on its first snapshot: a missing folder in an existing
       // data folder just means there are none yet.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (await isDirectory(path.dirname(this.root)))) return [];
-      throw new SnapshotDirError(`cannot read snapshot_dir (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && (await isDirectory(path.dirname(this.root)))) return [];
+      const problem = await this.dirProblem();
+      throw new SnapshotDirError(problem?.message ?? `cannot read snapshot_dir: ${describeCode(code)}`);
     }
     const result: SnapshotFolder[] = [];
     for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -96,89 +117,232 @@ export class SnapshotStore {
   /**
    * Walks a snapshot folder depth first in name order, yielding the folder itself first.
    * Entries are described by lstat, so links show up as 'other' and are never entered.
+   *
+   * The whole tree is listed before the first entry is yielded: a file removed later (while the
+   * archive is being streamed) then shows up as missing instead of silently missing from the
+   * archive. Errors name the entry by its snapshot-relative path.
    */
   async *walk(folder: SnapshotFolder): AsyncGenerator<TreeEntry> {
-    yield* this.walkDir(folder.absolutePath, folder.name, folder.stats);
+    // The folder itself first, before listing: a download then has sent its first bytes (and
+    // its headers, with the download id) by the time a listing error can end it.
+    yield { kind: 'directory', relativePath: folder.name, stats: folder.stats };
+    const entries: TreeEntry[] = [];
+    await this.listDir(folder, folder.absolutePath, folder.name, entries, false);
+    yield* entries;
   }
 
-  private async *walkDir(absolutePath: string, relativePath: string, stats: Stats): AsyncGenerator<TreeEntry> {
-    yield { kind: 'directory', relativePath, stats };
-    const names = (await fs.readdir(absolutePath)).sort();
+  private async listDir(folder: SnapshotFolder, absolutePath: string, relativePath: string, into: TreeEntry[], skipUnreadable: boolean): Promise<void> {
+    const unreadable = (err: unknown) => skipUnreadable && ['EACCES', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '');
+    let names: string[];
+    try {
+      names = (await fs.readdir(absolutePath)).sort();
+    } catch (err) {
+      if (unreadable(err)) return;
+      throw await this.readError(folder, relativePath, err);
+    }
     for (const name of names) {
       const childAbsolute = path.join(absolutePath, name);
       const childRelative = `${relativePath}/${name}`;
-      const childStats = await fs.lstat(childAbsolute);
+      let childStats: Stats;
+      try {
+        childStats = await fs.lstat(childAbsolute);
+      } catch (err) {
+        if (unreadable(err)) continue;
+        throw await this.readError(folder, childRelative, err);
+      }
       if (childStats.isDirectory()) {
-        yield* this.walkDir(childAbsolute, childRelative, childStats);
+        into.push({ kind: 'directory', relativePath: childRelative, stats: childStats });
+        await this.listDir(folder, childAbsolute, childRelative, into, skipUnreadable);
       } else if (childStats.isFile()) {
-        yield { kind: 'file', relativePath: childRelative, absolutePath: childAbsolute, stats: childStats };
+        into.push({ kind: 'file', relativePath: childRelative, absolutePath: childAbsolute, stats: childStats });
       } else {
-        yield { kind: 'other', relativePath: childRelative, stats: childStats };
+        into.push({ kind: 'other', relativePath: childRelative, stats: childStats });
       }
     }
   }
 
-  /** Opens a regular file for reading without following links; checks it is still a regular file. */
-  async openFile(absolutePath: string): Promise<{ handle: fs.FileHandle; stats: Stats }> {
+  /**
+   * Describes a failure to read `relativePath` of `folder` in words for a download's status:
+   * removed (the entry or the whole snapshot folder), unreadable, or some other errno.
+   */
+  async readError(folder: SnapshotFolder, relativePath: string, err: unknown): Promise<Error> {
+    if (err instanceof SnapshotReadError || err instanceof UnsupportedEntryError) return err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      if (!(await this.stillThere(folder))) return this.folderRemovedError(folder);
+      return new SnapshotReadError(`${relativePath} was removed while the snapshot was being streamed`, code);
+    }
+    if (code === 'EACCES' || code === 'EPERM') return new SnapshotReadError(`cannot read ${relativePath}: permission denied`, code);
+    if (code) return new SnapshotReadError(`cannot read ${relativePath}: ${describeCode(code)}`, code);
+    return new SnapshotReadError(`cannot read ${relativePath}: ${scrubPaths((err as Error).message ?? String(err))}`);
+  }
+
+  /** Whether the snapshot folder is still the folder that was opened (not removed, not replaced). */
+  async stillThere(folder: SnapshotFolder): Promise<boolean> {
+    try {
+      const now = await fs.lstat(folder.absolutePath);
+      return now.isDirectory() && now.ino === folder.stats.ino && now.dev === folder.stats.dev;
+    } catch {
+      return false;
+    }
+  }
+
+  folderRemovedError(folder: SnapshotFolder): SnapshotReadError {
+    return new SnapshotReadError(`the snapshot folder ${folder.name} was removed while it was being streamed`, 'ENOENT');
+  }
+
+  /**
+   * Checks, after a file was archived, that it is still the file that was read: same inode,
+   * same size. A file removed, replaced, truncated or grown meanwhile fails the archive.
+   */
+  async checkUnchanged(folder: SnapshotFolder, entry: { relativePath: string; absolutePath: string }, read: Stats): Promise<void> {
+    let now: Stats;
+    try {
+      now = await fs.lstat(entry.absolutePath);
+    } catch (err) {
+      throw await this.readError(folder, entry.relativePath, err);
+    }
+    if (now.ino !== read.ino || now.dev !== read.dev) {
+      throw new SnapshotReadError(`${entry.relativePath} was replaced while it was being streamed`);
+    }
+    if (now.size !== read.size) {
+      throw new SnapshotReadError(
+        `${entry.relativePath} changed size while it was being streamed (${read.size} bytes when opened, ${now.size} now)`,
+      );
+    }
+  }
+
+  /**
+   * Opens a regular file for reading without following links; checks it is still a regular file.
+   * `relativePath` names the file in errors (default: its base name, never the absolute path).
+   */
+  async openFile(absolutePath: string, relativePath = path.basename(absolutePath)): Promise<{ handle: fs.FileHandle; stats: Stats }> {
     let handle: fs.FileHandle;
     try {
       handle = await fs.open(absolutePath, OPEN_FLAGS);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
-        throw new UnsupportedEntryError(`${path.basename(absolutePath)} became a symbolic link while being archived`);
+        throw new UnsupportedEntryError(`${relativePath} became a symbolic link while being archived: unsupported, links are never followed`);
       }
       throw err;
     }
     const stats = await handle.stat();
     if (!stats.isFile()) {
       await handle.close();
-      throw new UnsupportedEntryError(`${path.basename(absolutePath)} is no longer a regular file`);
+      throw new UnsupportedEntryError(`${relativePath} is no longer a regular file: unsupported, it is not archived`);
     }
     return { handle, stats };
   }
 
-  /** Total bytes of the regular files in a snapshot folder. */
+  /**
+   * Total bytes of the regular files in a snapshot folder. Parts this process may not read are
+   * left out rather than failing the whole listing; downloading such a snapshot reports them.
+   */
   async size(folder: SnapshotFolder): Promise<number> {
+    const entries: TreeEntry[] = [];
+    await this.listDir(folder, folder.absolutePath, folder.name, entries, true);
     let total = 0;
-    for await (const entry of this.walk(folder)) {
-      if (entry.kind === 'file') total += entry.stats.size;
-    }
+    for (const entry of entries) if (entry.kind === 'file') total += entry.stats.size;
     return total;
   }
 
   /** Removes a snapshot folder. fs.rm removes links themselves, never what they point to. */
   async remove(folder: SnapshotFolder): Promise<void> {
-    await fs.rm(folder.absolutePath, { recursive: true });
+    try {
+      await fs.rm(folder.absolutePath, { recursive: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return; // removed by someone else meanwhile: gone either way
+      const hint = code === 'EACCES' || code === 'EPERM' ? '; pruning needs write access to snapshot_dir and the snapshot folders' : '';
+      throw new SnapshotDirError(`cannot remove snapshot ${folder.name}: ${describeCode(code)}${hint}`);
+    }
+  }
+
+  /**
+   * What is wrong with snapshot_dir, if anything, in one line without its path. `normal` marks
+   * the one harmless case: the folder is missing but its parent exists (Prometheus makes
+   * <data>/snapshots with its first snapshot).
+   */
+  async dirProblem(): Promise<{ message: string; normal: boolean } | undefined> {
+    let stats: Stats;
+    try {
+      stats = await fs.stat(this.root);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        if (await isDirectory(path.dirname(this.root))) {
+          return { message: 'snapshot_dir does not exist yet (Prometheus creates it with its first snapshot)', normal: true };
+        }
+        return { message: 'snapshot_dir does not exist, nor does the folder it should be in; check -snapshot_dir', normal: false };
+      }
+      return { message: `cannot read snapshot_dir: ${describeCode(code)}`, normal: false };
+    }
+    if (!stats.isDirectory()) return { message: 'snapshot_dir is not a folder; check -snapshot_dir', normal: false };
+    try {
+      await fs.access(this.root, constants.R_OK | constants.X_OK);
+    } catch (err) {
+      return { message: `cannot read snapshot_dir: ${describeCode((err as NodeJS.ErrnoException).code)}`, normal: false };
+    }
+    return undefined;
+  }
+
+  /** Logs one line at start when snapshot_dir is missing or unreadable; requests fail with 503 until it is fixed. */
+  async onApplicationBootstrap(): Promise<void> {
+    const problem = await this.dirProblem();
+    if (!problem) return;
+    const logger = new Logger('SnapshotStore');
+    if (problem.normal) logger.log(`${problem.message}: ${this.root}`);
+    else logger.warn(`${problem.message}: ${this.root}; listing, downloads and pruning answer 503 until that is fixed`);
   }
 
   /** Whether snapshot_dir exists and this process may read and write it. */
   async usable(): Promise<{ ok: boolean; error?: string }> {
+    const problem = await this.dirProblem();
+    if (problem && !problem.normal) return { ok: false, error: problem.message };
+    // Prometheus creates the folder with its first snapshot; a writable data folder will do.
+    const writable = problem ? path.dirname(this.root) : this.root;
     try {
-      const stats = await fs.stat(this.root);
-      if (!stats.isDirectory()) return { ok: false, error: 'snapshot_dir is not a folder' };
-      await fs.access(this.root, constants.R_OK | constants.W_OK | constants.X_OK);
+      await fs.access(writable, constants.W_OK | constants.X_OK);
       return { ok: true };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      // Prometheus creates the folder with its first snapshot; a writable data folder will do.
-      if (code === 'ENOENT' && (await isWritableDirectory(path.dirname(this.root)))) return { ok: true };
-      return { ok: false, error: `snapshot_dir is not usable (${code ?? 'error'})` };
+      return {
+        ok: false,
+        error: problem
+          ? `snapshot_dir does not exist yet and its parent folder is not writable: ${describeCode(code)}`
+          : `snapshot_dir is not writable (pruning needs it): ${describeCode(code)}`,
+      };
     }
   }
+}
+
+/** An errno code in words, e.g. "permission denied (EACCES)". */
+function describeCode(code: string | undefined): string {
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied (${code})`;
+    case 'ENOENT':
+      return 'it does not exist (ENOENT)';
+    case 'ENOTDIR':
+      return 'a part of its path is not a folder (ENOTDIR)';
+    case 'EIO':
+      return 'input/output error (EIO)';
+    case 'ELOOP':
+      return 'too many symbolic links (ELOOP)';
+    default:
+      return code ?? 'unknown error';
+  }
+}
+
+/** Node's errno messages quote the path: 'ENOENT: …, open '/x/y''. Drop the path. */
+function scrubPaths(message: string): string {
+  return message.replace(/'\/[^']*'/g, "'…'").replace(/"\/[^"]*"/g, '"…"');
 }
 
 async function isDirectory(p: string): Promise<boolean> {
   try {
     return (await fs.stat(p)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-async function isWritableDirectory(p: string): Promise<boolean> {
-  try {
-    await fs.access(p, constants.W_OK | constants.X_OK);
-    return await isDirectory(p);
   } catch {
     return false;
   }

@@ -1,0 +1,154 @@
+// Upstream faults: Prometheus refusing connections, not answering, answering with its admin API
+// off, answering nonsense. Each is a 502/503/504 saying which, and the server keeps serving.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeBehaviour, type FakePrometheus, GOOD_NAME, startFakePrometheus, startPrometheusWithoutAdminApi } from './support/fake-prometheus';
+import { type ServerProcess, runServerCommand, startServer } from './support/processes';
+import { freePort } from './support/prometheus';
+
+interface Answer {
+  status: number;
+  location: string | null;
+  body: { statusCode?: number; error?: string; message?: string; name?: string };
+  ms: number;
+}
+
+async function requestSnapshot(server: ServerProcess, query = ''): Promise<Answer> {
+  const started = Date.now();
+  const res = await fetch(`${server.url}/api/snapshot${query}`, { method: 'POST', redirect: 'manual', signal: AbortSignal.timeout(30_000) });
+  const body = (await res.json()) as Answer['body'];
+  return { status: res.status, location: res.headers.get('location'), body, ms: Date.now() - started };
+}
+
+let snapshotDir: string;
+
+beforeAll(async () => {
+  snapshotDir = await fs.mkdtemp(path.join(os.tmpdir(), 'pb-faults-'));
+});
+
+afterAll(async () => {
+  if (snapshotDir) await fs.rm(snapshotDir, { recursive: true, force: true });
+});
+
+describe('Prometheus answering badly (a fake on 127.0.0.1, -prometheus_timeout 1s)', () => {
+  let fake: FakePrometheus;
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    fake = await startFakePrometheus('good');
+    server = await startServer(['-prometheus_endpoint', fake.url, '-prometheus_timeout', '1s', '-snapshot_dir', snapshotDir]);
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await fake?.close();
+  });
+
+  it('takes a snapshot when the fake answers properly (the baseline)', async () => {
+    const answer = await requestSnapshot(server, '?skip_head=true');
+    expect(answer.status).toBe(303);
+    expect(answer.body).toEqual({ name: GOOD_NAME });
+    expect(answer.location).toBe(`./download?name=${GOOD_NAME}`);
+    expect(fake.requests.at(-1)).toBe('POST /api/v1/admin/tsdb/snapshot?skip_head=true');
+  });
+
+  const cases: [FakeBehaviour, string, number, string, RegExp][] = [
+    ['hang', 'never answering', 504, 'Gateway Timeout', /did not answer the snapshot request within 1s \(prometheus_timeout/],
+    ['stall-body', 'sending headers, then stalling', 504, 'Gateway Timeout', /did not answer the snapshot request within 1s \(prometheus_timeout/],
+    ['html', 'answering HTML', 502, 'Bad Gateway', /not JSON from its API \(HTTP 200, text\/html: <!DOCTYPE html> <html>.*nginx/],
+    ['bad-name', 'returning a name that would escape the snapshot folder', 502, 'Bad Gateway', /snapshot name that is not valid.*"\.\.\/\.\.\/etc"/],
+    ['no-name', 'returning no name', 502, 'Bad Gateway', /success but no snapshot name/],
+    ['error-500', 'answering 500', 502, 'Bad Gateway', /refused the snapshot with HTTP 500: create snapshot: no space left on device/],
+    ['not-found', 'answering 404 (not Prometheus)', 502, 'Bad Gateway', /HTTP 404: 404 page not found; is prometheus_endpoint the base URL/],
+  ];
+
+  it.each(cases)('%s (%s): %i saying which, and keeps serving', async (behaviour, _, status, reason, message) => {
+    fake.behaviour = behaviour;
+    const answer = await requestSnapshot(server);
+    expect(answer.status).toBe(status);
+    expect(answer.body).toEqual({ statusCode: status, error: reason, message: expect.stringMatching(message) });
+    expect(answer.location).toBeNull();
+    expect(answer.body.message).toContain(fake.url); // which Prometheus, so the operator can check the setting
+    if (status === 504) {
+      expect(answer.ms).toBeGreaterThanOrEqual(900);
+      expect(answer.ms).toBeLessThan(2_500);
+    }
+
+    // Still serving: health, other endpoints, and the next good snapshot request.
+    expect(server.process.exitCode).toBeNull();
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${server.url}/api/snapshots`)).status).toBe(200);
+    fake.behaviour = 'good';
+    const again = await requestSnapshot(server);
+    expect(again.status).toBe(303);
+    expect(again.body).toEqual({ name: GOOD_NAME });
+  });
+
+  it('counts each failure by kind in its metrics', async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toMatch(/prombackup_snapshot_requests_total\{outcome="timeout"\} 2/);
+    expect(text).toMatch(/prombackup_snapshot_requests_total\{outcome="bad_response"\} 3/);
+    expect(text).toMatch(/prombackup_snapshot_requests_total\{outcome="refused"\} 2/);
+  });
+});
+
+describe('Prometheus refusing connections', () => {
+  it('answers 503 naming the endpoint and the refusal, and keeps serving', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const server = await startServer(['-prometheus_endpoint', dead, '-snapshot_dir', snapshotDir]);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const answer = await requestSnapshot(server);
+        expect(answer.status).toBe(503);
+        expect(answer.body.error).toBe('Service Unavailable');
+        expect(answer.body.message).toBe(`cannot reach Prometheus at ${dead} (ECONNREFUSED)`);
+      }
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${server.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(server.process.exitCode).toBeNull();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('a real Prometheus without --web.enable-admin-api', () => {
+  it('answers 502 telling the operator to start Prometheus with --web.enable-admin-api', async () => {
+    const prom = await startPrometheusWithoutAdminApi();
+    const server = await startServer(['-prometheus_endpoint', prom.url, '-snapshot_dir', snapshotDir]);
+    try {
+      // What Prometheus itself says (2.x: HTTP 500, errorType "unavailable", "admin APIs disabled").
+      const direct = await fetch(`${prom.url}/api/v1/admin/tsdb/snapshot`, { method: 'POST' });
+      expect(direct.status).toBeGreaterThanOrEqual(400);
+      const said = (await direct.json()) as { status: string; error: string };
+      expect(said).toMatchObject({ status: 'error', error: expect.stringMatching(/admin APIs disabled/i) });
+
+      const answer = await requestSnapshot(server);
+      expect(answer.status).toBe(502);
+      expect(answer.body.error).toBe('Bad Gateway');
+      expect(answer.body.message).toMatch(/admin API is off; start it with --web\.enable-admin-api/);
+      expect(answer.body.message).toContain(`HTTP ${direct.status}: ${said.error}`);
+
+      // Prometheus is otherwise fine, and so is the server.
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { checks: { prometheus: string } };
+      expect(ready.checks.prometheus).toBe('ok');
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toMatch(/prombackup_snapshot_requests_total\{outcome="admin_api_disabled"\} 1/);
+    } finally {
+      await server.stop();
+      await prom.stop();
+    }
+  });
+});
+
+describe('the Prometheus timeout setting', () => {
+  it('defaults to a generous 10m: a head snapshot of a large TSDB can take minutes', async () => {
+    const help = await runServerCommand(['-help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout.toString()).toMatch(/-prometheus_timeout DURATION\n.*\n\s+env PROMBACKUP_SERVER_PROMETHEUS_TIMEOUT, default "10m"/);
+  });
+});
