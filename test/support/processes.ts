@@ -18,6 +18,8 @@ export interface ServerProcess {
   process: ChildProcess;
   /** Everything the server logged so far. */
   log(): string;
+  /** Resolves with the exit code once the process has ended by itself. */
+  exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -51,6 +53,7 @@ export async function startServer(args: string[], env: NodeJS.ProcessEnv = {}): 
     port,
     process: child,
     log: () => output,
+    exited,
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null) child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);

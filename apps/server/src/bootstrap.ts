@@ -1,4 +1,4 @@
-import { type INestApplication, Logger } from '@nestjs/common';
+import { ConsoleLogger, type INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
@@ -13,13 +13,12 @@ const BODY_LIMIT = '16kb';
 export async function createApp(settings: Settings, options: { logger?: false } = {}): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(settings), {
     bodyParser: false,
-    logger: options.logger,
+    // Colour codes only help on a terminal; in a container log they are noise.
+    logger: options.logger ?? new ConsoleLogger({ colors: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }),
   });
   app.disable('x-powered-by');
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
-  app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useGlobalFilters(new ErrorFilter());
-  app.enableShutdownHooks();
   mountSwaggerUi(app);
   return app;
 }

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { createApp, listen } from './bootstrap';
 import { SettingsError, helpText, parseCommandLine } from './config/settings';
 import { VERSION } from './config/version';
+import { handleShutdownSignals } from './lifecycle/shutdown-signals';
 
 async function main(argv: string[]): Promise<void> {
   let parsed;
@@ -22,6 +23,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const app = await createApp(parsed.settings);
   await listen(app, parsed.settings);
+  handleShutdownSignals(app, parsed.settings.shutdownGraceMs);
 }
 
 main(process.argv.slice(2)).catch((err: Error) => {

@@ -1,5 +1,5 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger, NotFoundException } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { PrometheusError, type PrometheusFailure } from '../prometheus/prometheus-admin.client';
 import { SnapshotDirError, SnapshotNotFoundError } from '../snapshots/snapshot-store';
 
@@ -21,7 +21,18 @@ export class ErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
-    const { status, message } = this.describe(exception);
+    const req = host.switchToHttp().getRequest<Request>();
+    let { status, message } = this.describe(exception);
+    if (status === HttpStatus.NOT_FOUND && isRouterMiss(exception)) {
+      const allowed = allowedMethods(req);
+      if (allowed.length > 0) {
+        status = HttpStatus.METHOD_NOT_ALLOWED;
+        message = `${req.method} is not allowed on ${req.path}; use ${allowed.join(' or ')}`;
+        if (!res.headersSent) res.setHeader('Allow', allowed.join(', '));
+      } else {
+        message = `no such path: ${req.path.length > 100 ? `${req.path.slice(0, 100)}…` : req.path}`;
+      }
+    }
     if (res.headersSent) {
       // Mid-stream: the status line is gone; cutting the connection is the only honest signal.
       res.destroy();
@@ -42,6 +53,8 @@ export class ErrorFilter implements ExceptionFilter {
     if (exception instanceof PrometheusError) return { status: PROMETHEUS_STATUS[exception.failure], message: exception.message };
     if (exception instanceof SnapshotNotFoundError) return { status: HttpStatus.NOT_FOUND, message: exception.message };
     if (exception instanceof SnapshotDirError) return { status: HttpStatus.SERVICE_UNAVAILABLE, message: exception.message };
+    const clientError = bodyParserError(exception);
+    if (clientError) return clientError;
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'internal error; see the server log' };
   }
@@ -50,4 +63,31 @@ export class ErrorFilter implements ExceptionFilter {
 function reason(status: number): string {
   const name = HttpStatus[status] as string | undefined;
   return name ? name.toLowerCase().replace(/(^|_)(\w)/g, (_, sep: string, c: string) => (sep ? ' ' : '') + c.toUpperCase()) : 'Error';
+}
+
+/** Nest answers an unmatched route with a NotFoundException "Cannot GET /path". */
+function isRouterMiss(exception: unknown): boolean {
+  return exception instanceof NotFoundException && /^Cannot [A-Z]+ /.test(exception.message);
+}
+
+type RouteLayer = { route?: { methods: Record<string, boolean> }; match(path: string): boolean };
+
+/** The methods the router serves on this path, read from the router itself. */
+function allowedMethods(req: Request): string[] {
+  const stack = (req.app as unknown as { router?: { stack?: RouteLayer[] } }).router?.stack ?? [];
+  const methods = new Set<string>();
+  for (const layer of stack) {
+    if (!layer.route || !layer.match(req.path)) continue;
+    for (const [method, on] of Object.entries(layer.route.methods)) if (on && method !== '_all') methods.add(method.toUpperCase());
+  }
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].sort();
+}
+
+/** Errors from body parsing (too large, malformed) carry a 4xx status meant for the client. */
+function bodyParserError(exception: unknown): { status: number; message: string } | undefined {
+  const e = exception as { status?: unknown; expose?: unknown; type?: unknown; message?: unknown };
+  if (typeof e?.status !== 'number' || e.status < 400 || e.status >= 500 || e.expose !== true) return undefined;
+  if (e.type === 'entity.too.large') return { status: e.status, message: 'the request body is too large (16 KiB at most)' };
+  return { status: e.status, message: `the request body cannot be read: ${String(e.message)}` };
 }

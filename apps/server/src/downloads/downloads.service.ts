@@ -1,9 +1,10 @@
 import { pipeline } from 'node:stream/promises';
-import { HttpException, HttpStatus, Injectable, Logger, NotFoundException } from '@nestjs/common';
-import { ARCHIVE_FORMATS, type ArchiveFormat, DOWNLOAD_ID_HEADER, archiveFileName } from '@prombackup/contract';
+import { HttpException, HttpStatus, Injectable, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { ARCHIVE_FORMATS, type ArchiveFormat, DOWNLOAD_ID_HEADER, archiveFileName, formatDuration } from '@prombackup/contract';
 import type { Response } from 'express';
 import { ArchiveService } from '../archive/archive.service';
 import { ServerConfig } from '../config/server-config';
+import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SnapshotLocks } from '../snapshots/snapshot-locks';
 import { SnapshotStore } from '../snapshots/snapshot-store';
@@ -28,6 +29,7 @@ export class DownloadsService {
     private readonly registry: DownloadRegistry,
     private readonly metrics: MetricsService,
     private readonly config: ServerConfig,
+    private readonly lifecycle: LifecycleService,
   ) {}
 
   /**
@@ -35,6 +37,10 @@ export class DownloadsService {
    * Resolves once the stream has ended, successfully or not.
    */
   async stream(request: DownloadRequest, res: Response): Promise<void> {
+    if (this.lifecycle.draining) {
+      this.metrics.downloadsRejected.inc({ reason: 'shutting_down' });
+      throw new ServiceUnavailableException('the server is shutting down; try another replica or again shortly');
+    }
     const folder = await this.store.folder(request.name);
     if (this.registry.activeCount >= this.config.maxConcurrentDownloads) {
       this.metrics.downloadsRejected.inc({ reason: 'busy' });
@@ -58,17 +64,25 @@ export class DownloadsService {
     res.setHeader('Content-Disposition', `attachment; filename="${archiveFileName(folder.name, request.format)}"`);
     res.setHeader(DOWNLOAD_ID_HEADER, record.id);
     res.setHeader('Cache-Control', 'no-store');
+    // The client learns the download id even if the archive fails before its first byte.
+    res.flushHeaders();
 
+    const abort = new AbortController();
+    const untrack = this.lifecycle.track({ abort: (reason) => abort.abort(new Error(reason)) });
+    const idle = this.watchProgress(counter, abort);
     let errorText: string | null = null;
     try {
       const stages = this.archive.stages(folder, request.format, request.level);
-      await pipeline([...stages, counter, res]);
+      await pipeline([...stages, counter, res], { signal: abort.signal });
       // pipeline() settles on 'finish'; a peer that went away before reading everything shows as not ended.
       if (!res.writableFinished) errorText = 'client closed the connection before the archive was complete';
     } catch (err) {
-      errorText = describeStreamError(err as NodeJS.ErrnoException);
+      // An abort carries our own reason (idle client, shutdown); anything else is described.
+      errorText = abort.signal.aborted ? (abort.signal.reason as Error).message : describeStreamError(err as NodeJS.ErrnoException);
       res.destroy();
     } finally {
+      clearInterval(idle);
+      untrack();
       this.locks.releaseRead(folder.name);
     }
     record.bytes = counter.bytes;
@@ -77,5 +91,25 @@ export class DownloadsService {
     this.metrics.downloads.inc({ format: request.format, outcome: errorText === null ? 'success' : 'failure' });
     if (errorText) this.logger.warn(`download ${record.id} of ${folder.name} failed: ${errorText}`);
     else this.logger.log(`download ${record.id} of ${folder.name} (${request.format}) sent ${counter.bytes} bytes`);
+  }
+
+  /** Cuts a download off when its client has taken no bytes for download_idle_timeout. */
+  private watchProgress(counter: HashingCounter, abort: AbortController): NodeJS.Timeout {
+    const limit = this.config.downloadIdleTimeoutMs;
+    let lastBytes = -1;
+    let lastChange = Date.now();
+    const timer = setInterval(
+      () => {
+        if (counter.bytes !== lastBytes) {
+          lastBytes = counter.bytes;
+          lastChange = Date.now();
+        } else if (Date.now() - lastChange >= limit) {
+          abort.abort(new Error(`the client took no data for ${formatDuration(limit)} (download_idle_timeout)`));
+        }
+      },
+      Math.max(10, Math.min(limit / 4, 5_000)),
+    );
+    timer.unref();
+    return timer;
   }
 }

@@ -1,38 +1,42 @@
 import { Worker } from 'node:worker_threads';
 
+const SLOT_BYTES = 1024 * 1024;
+const SLOTS = 8;
+
 // Kept as source text so the same code runs from the compiled server and from TypeScript tests.
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const hash = require('node:crypto').createHash('sha256');
+const slots = new Uint8Array(workerData.buffer);
 parentPort.on('message', (message) => {
-  if (message === 'digest') parentPort.postMessage({ digest: hash.digest('hex') });
-  else {
-    hash.update(new Uint8Array(message));
-    parentPort.postMessage({ hashed: message.byteLength });
-  }
+  if (message === 'digest') return parentPort.postMessage({ digest: hash.digest('hex') });
+  const [slot, length] = message;
+  hash.update(slots.subarray(slot * ${SLOT_BYTES}, slot * ${SLOT_BYTES} + length));
+  parentPort.postMessage({ free: slot });
 });
 `;
 
-/** Bytes handed to the worker but not hashed yet before update() makes the caller wait. */
-const MAX_PENDING_BYTES = 16 * 1024 * 1024;
-
 /**
  * SHA-256 computed on a worker thread. Hashing one stream is bound to one core; doing it beside
- * the thread that reads, archives and sends lets both run at full speed.
+ * the thread that reads, archives and sends lets both run at full speed. Bytes travel through a
+ * fixed ring of shared slots, so hashing allocates nothing per chunk and memory stays at 8 MiB
+ * whatever the download's size; a full ring makes update() wait (backpressure).
  */
 export class OffThreadSha256 {
-  private readonly worker = new Worker(WORKER_SOURCE, { eval: true });
-  private pendingBytes = 0;
+  private readonly shared = new SharedArrayBuffer(SLOT_BYTES * SLOTS);
+  private readonly slots = new Uint8Array(this.shared);
+  private readonly free: number[] = Array.from({ length: SLOTS }, (_, i) => i);
+  private readonly worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { buffer: this.shared } });
   private failure?: Error;
   private wakeUp?: () => void;
   private digestResolve?: (hex: string) => void;
 
   constructor() {
     this.worker.unref();
-    this.worker.on('message', (message: { hashed?: number; digest?: string }) => {
-      if (message.hashed !== undefined) {
-        this.pendingBytes -= message.hashed;
-        if (this.pendingBytes <= MAX_PENDING_BYTES) this.wake();
+    this.worker.on('message', (message: { free?: number; digest?: string }) => {
+      if (message.free !== undefined) {
+        this.free.push(message.free);
+        this.wake();
       } else if (message.digest !== undefined) {
         this.digestResolve?.(message.digest);
       }
@@ -43,17 +47,16 @@ export class OffThreadSha256 {
     });
   }
 
-  /** Queues bytes for hashing; resolves at once unless too much is still waiting. */
+  /** Queues bytes for hashing; waits only while every slot is in use. */
   async update(chunk: Buffer): Promise<void> {
-    if (this.failure) throw this.failure;
-    // One copy into a buffer of its own, then moved (not copied again) to the worker.
-    const copy = chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength) as ArrayBuffer;
-    this.pendingBytes += copy.byteLength;
-    this.worker.postMessage(copy, [copy]);
-    while (this.pendingBytes > MAX_PENDING_BYTES && !this.failure) {
-      await new Promise<void>((resolve) => (this.wakeUp = resolve));
+    for (let offset = 0; offset < chunk.length; offset += SLOT_BYTES) {
+      while (this.free.length === 0 && !this.failure) await new Promise<void>((resolve) => (this.wakeUp = resolve));
+      if (this.failure) throw this.failure;
+      const slot = this.free.shift()!;
+      const part = chunk.subarray(offset, offset + SLOT_BYTES);
+      this.slots.set(part, slot * SLOT_BYTES);
+      this.worker.postMessage([slot, part.length]);
     }
-    if (this.failure) throw this.failure;
   }
 
   /** Hex digest of everything queued so far; the worker ends afterwards. */
@@ -65,11 +68,6 @@ export class OffThreadSha256 {
     });
     await this.worker.terminate();
     return hex;
-  }
-
-  /** Stops the worker without a digest (after a failure elsewhere). */
-  async close(): Promise<void> {
-    await this.worker.terminate();
   }
 
   private wake(): void {

@@ -11,6 +11,9 @@ import { FAVICON_SVG, type PageModel, renderPage } from './page';
 
 const RECENT_DOWNLOADS = 20;
 
+/** The page needs nothing but its own inline styles, a data: icon and forms posting back here. */
+const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 /** The human side of the API: one page of plain forms. */
 @ApiExcludeController()
 @Controller()
@@ -24,6 +27,7 @@ export class WebController {
   @Get()
   @Header('Content-Type', 'text/html; charset=utf-8')
   @Header('Cache-Control', 'no-store')
+  @Header('Content-Security-Policy', PAGE_CSP)
   async page(): Promise<string> {
     return this.render();
   }
@@ -42,6 +46,7 @@ export class WebController {
   pruneAddress(): void {}
 
   @Post('prune')
+  @Header('Content-Security-Policy', PAGE_CSP)
   @HttpCode(200)
   @Header('Content-Type', 'text/html; charset=utf-8')
   @Header('Cache-Control', 'no-store')
