@@ -86,7 +86,13 @@ export class DownloadsService {
       this.locks.releaseRead(folder.name);
     }
     record.bytes = counter.bytes;
-    this.registry.finish(record, { success: errorText === null, error_text: errorText, sha256_hex: await counter.digestHex() });
+    let sha256Hex = '';
+    try {
+      sha256Hex = await counter.digestHex();
+    } catch (err) {
+      errorText ??= `the SHA-256 of the download could not be computed: ${(err as Error).message}`;
+    }
+    this.registry.finish(record, { success: errorText === null, error_text: errorText, sha256_hex: sha256Hex });
     stopTimer();
     this.metrics.downloads.inc({ format: request.format, outcome: errorText === null ? 'success' : 'failure' });
     if (errorText) this.logger.warn(`download ${record.id} of ${folder.name} failed: ${errorText}`);
