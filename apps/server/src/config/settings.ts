@@ -107,7 +107,7 @@ export const SETTINGS = [
     env: 'PROMBACKUP_SERVER_AUTH_TOKEN_FILE',
     default: '',
     kind: 'file',
-    description: 'File holding a bearer token that every request but /metrics, /healthz and /readyz must carry; empty: no authentication.',
+    description: 'File holding a bearer token every request must carry, except /metrics, /healthz, /readyz, /favicon.ico and /docs; empty: no authentication.',
   },
 ] as const satisfies readonly SettingDefinition[];
 
