@@ -202,7 +202,8 @@ function checkSidecar(pod: Pod, sidecar: Container): void {
   const declared = sidecar.ports ?? [];
   expect(declared.map((p) => p.containerPort)).toContain(settings.listenPort);
   expect(sidecar.livenessProbe?.httpGet?.path).toBe('/healthz');
-  expect(sidecar.readinessProbe?.httpGet?.path).toBe('/readyz');
+  // Not /readyz: a sidecar's readiness gates the whole pod, Prometheus included.
+  expect(sidecar.readinessProbe?.httpGet?.path).toBe('/healthz');
   for (const probe of [sidecar.livenessProbe, sidecar.readinessProbe]) {
     expect(resolvePort(sidecar, probePort(probe)!)).toBe(settings.listenPort);
   }
