@@ -17,4 +17,12 @@ if git -C "$repo" rev-parse --git-dir >/dev/null 2>&1; then
   fi
 fi
 
-exec npx vitest run "$@"
+mkdir -p test-artifacts
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json "$@" || status=$?
+# One plain closing line, whatever the reporters print above it.
+if [ -f test-artifacts/vitest.json ]; then
+  node -e 'const r = require("./test-artifacts/vitest.json");
+    console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));'
+fi
+exit "$status"
