@@ -17,6 +17,9 @@ if git -C "$repo" rev-parse --git-dir >/dev/null 2>&1; then
   fi
 fi
 
+# Specs and tests are not part of the build; check their types too.
+npm run --silent typecheck
+
 mkdir -p test-artifacts
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json "$@" || status=$?

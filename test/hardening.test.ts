@@ -116,7 +116,7 @@ const matrix: [string, string, string, string | undefined, number, RegExp][] = [
 describe('bad input', () => {
   it.each(matrix)('%s: %s %s → %i, named, nothing touched', async (_what, method, target, body, status, message) => {
     const before = [await fingerprint(prom.snapshotDir), await fingerprint(sentinel)];
-    const headers = body === undefined ? {} : { 'Content-Type': 'application/x-www-form-urlencoded' };
+    const headers: Record<string, string> = body === undefined ? {} : { 'Content-Type': 'application/x-www-form-urlencoded' };
     const res = await raw(method, target.replace('SNAP', snapshot), { body, headers });
     expect(res.status).toBe(status);
     expect(res.headers['content-type']).toMatch(/^application\/json; charset=utf-8/);

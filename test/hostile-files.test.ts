@@ -12,8 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOWNLOAD_ID_HEADER } from '@prombackup/contract';
 import { makeLargeSnapshot, readArchive, sha256 } from './support/archive';
-import { type ServerProcess, startServer } from './support/processes';
-import { NOBODY, startServerAs } from './support/server-as';
+import { NOBODY, type ServerProcess, startServer } from './support/processes';
 
 const BLOCK = '01HXXXXXXXXXXXXXXXXXXXXXXX';
 /** Bytes that exist only outside snapshot_dir: they must never show up in a download. */
@@ -142,7 +141,7 @@ describe('hostile files inside a snapshot', () => {
     await fs.mkdir(outside);
     await fs.writeFile(path.join(outside, 'secret'), MARKER.repeat(100));
     await fs.writeFile(path.join(outside, 'meta.json'), MARKER);
-    server = await startServerAs(['-snapshot_dir', snapshotDir, '-prometheus_endpoint', 'http://127.0.0.1:9'], NOBODY);
+    server = await startServer(['-snapshot_dir', snapshotDir, '-prometheus_endpoint', 'http://127.0.0.1:9'], {}, NOBODY);
   });
 
   afterAll(async () => {
@@ -427,7 +426,7 @@ describe('a missing or unreadable snapshot_dir', () => {
     dirs.push(base);
     const snapshotDir = path.join(base, 'snapshots');
     await fs.mkdir(snapshotDir, { mode: 0o700 }); // root's; the server runs as nobody
-    const server = await startServerAs(['-snapshot_dir', snapshotDir, '-prometheus_endpoint', 'http://127.0.0.1:9'], NOBODY);
+    const server = await startServer(['-snapshot_dir', snapshotDir, '-prometheus_endpoint', 'http://127.0.0.1:9'], {}, NOBODY);
     servers.push(server);
     await new Promise((r) => setTimeout(r, 200));
     const lines = server.log().split('\n').filter((l) => /cannot read snapshot_dir/.test(l));

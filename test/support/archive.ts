@@ -24,7 +24,7 @@ export async function readArchive(data: Buffer, format: 'tar' | 'tgz' | 'tzst'):
   const extract = tar.extract();
   extract.on('entry', (header, stream, next) => {
     const hash = createHash('sha256');
-    stream.on('data', (chunk: Buffer) => hash.update(chunk));
+    stream.on('data', (chunk) => hash.update(chunk as Buffer));
     stream.on('end', () => {
       entries.push({
         name: header.name.replace(/\/$/, ''),

@@ -23,17 +23,29 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts prombackup-server on a free loopback port and waits until it answers /healthz. */
-export async function startServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+/** The uid and gid of "nobody" on Debian, for permission tests run as root. */
+export const NOBODY = { uid: 65534, gid: 65534 };
+
+/**
+ * Starts prombackup-server on a free loopback port and waits until it answers /healthz;
+ * `user` runs it as another user (needs root).
+ */
+export async function startServer(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  user?: { uid: number; gid: number },
+): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [SERVER_BIN, '-listen_address', `127.0.0.1:${port}`, ...args], {
     env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...user,
   });
   running.add(child);
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
+  child.on('error', (err) => (output += `spawn error: ${err.message}\n`));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   exited.then(() => running.delete(child));
   const url = `http://127.0.0.1:${port}`;

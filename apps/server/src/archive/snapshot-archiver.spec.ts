@@ -22,6 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import { extract, type Header } from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ServerConfig } from '../config/server-config';
+import { parseSettings } from '../config/settings';
 import { SnapshotStore } from '../snapshots/snapshot-store';
 import { SnapshotArchiver } from './snapshot-archiver';
 
@@ -29,17 +30,7 @@ const NAME = '20240101T000000Z-abcdef';
 const BLOCK = '01HAAAAAAAAAAAAAAAAAAAAAAA';
 
 function config(snapshotDir: string): ServerConfig {
-  return new ServerConfig({
-    listenHost: undefined,
-    listenPort: 0,
-    prometheusEndpoint: 'http://localhost:9090',
-    prometheusTimeoutMs: 1_000,
-    snapshotDir,
-    autoprune: false,
-    autopruneIntervalMs: 60_000,
-    autopruneKeepWithinMs: 60_000,
-    maxConcurrentDownloads: 1,
-  });
+  return new ServerConfig(parseSettings(['-snapshot_dir', snapshotDir]));
 }
 
 /** Fails instead of hanging when a promise does not settle in time. */

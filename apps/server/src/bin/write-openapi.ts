@@ -3,13 +3,12 @@ import { writeFileSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../app.module';
 import { buildOpenApiDocument, stableJson } from '../openapi';
-import { parseCommandLine } from '../config/settings';
+import { parseSettings } from '../config/settings';
 
 /** Writes the OpenAPI spec without opening a port: the app is built in preview mode only. */
 async function main(output: string): Promise<void> {
-  const parsed = parseCommandLine(['-snapshot_dir', '/nonexistent'], {});
-  if (parsed.kind !== 'run') throw new Error('unreachable');
-  const app = await NestFactory.create(AppModule.forRoot(parsed.settings), { preview: true, logger: false });
+  const settings = parseSettings(['-snapshot_dir', '/nonexistent']);
+  const app = await NestFactory.create(AppModule.forRoot(settings), { preview: true, logger: false });
   writeFileSync(output, stableJson(buildOpenApiDocument(app)));
   await app.close();
 }

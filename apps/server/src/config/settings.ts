@@ -185,6 +185,13 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   };
 }
 
+/** Settings from a command line that must start the server (no -help or -version). */
+export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Settings {
+  const parsed = parseCommandLine(argv, env);
+  if (parsed.kind !== 'run') throw new SettingsError(`expected settings, got -${parsed.kind}`);
+  return parsed.settings;
+}
+
 /** The text -help prints: every setting with its variable and default. */
 export function helpText(version: string): string {
   const lines = [

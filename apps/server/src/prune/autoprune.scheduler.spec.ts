@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { afterEach, beforeEach, describe, expect, it, type Mock, vi } from 'vitest';
 import { ServerConfig } from '../config/server-config';
+import { parseSettings } from '../config/settings';
 import { AutopruneScheduler, Jitter } from './autoprune.scheduler';
 import type { PruneService } from './prune.service';
 import type { PruneResultDto } from './dto/prune.dto';
@@ -21,15 +22,10 @@ class FakeJitter extends Jitter {
 
 function config(autoprune: boolean): ServerConfig {
   return new ServerConfig({
-    listenHost: undefined,
-    listenPort: 0,
-    prometheusEndpoint: 'http://localhost:9090',
-    prometheusTimeoutMs: 1_000,
-    snapshotDir: '/nonexistent',
+    ...parseSettings(['-snapshot_dir', '/nonexistent']),
     autoprune,
     autopruneIntervalMs: INTERVAL,
     autopruneKeepWithinMs: KEEP_WITHIN,
-    maxConcurrentDownloads: 1,
   });
 }
 

@@ -5,6 +5,7 @@ import type { Counter } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Clock } from '../common/clock';
 import { ServerConfig } from '../config/server-config';
+import { parseSettings } from '../config/settings';
 import { MetricsService } from '../metrics/metrics.service';
 import { SnapshotLocks } from '../snapshots/snapshot-locks';
 import { SnapshotDirError, SnapshotStore } from '../snapshots/snapshot-store';
@@ -23,17 +24,7 @@ const NOW = Date.UTC(2024, 5, 1, 12, 0, 0);
 const HOUR = 3_600_000;
 
 function config(snapshotDir: string): ServerConfig {
-  return new ServerConfig({
-    listenHost: undefined,
-    listenPort: 0,
-    prometheusEndpoint: 'http://localhost:9090',
-    prometheusTimeoutMs: 1_000,
-    snapshotDir,
-    autoprune: false,
-    autopruneIntervalMs: HOUR,
-    autopruneKeepWithinMs: HOUR,
-    maxConcurrentDownloads: 1,
-  });
+  return new ServerConfig(parseSettings(['-snapshot_dir', snapshotDir, '-autoprune_interval=1h', '-autoprune_keep_within=1h']));
 }
 
 async function counterValue(counter: Counter, labels: Record<string, string> = {}): Promise<number> {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ServerConfig } from '../config/server-config';
+import { parseSettings } from '../config/settings';
 import {
   SnapshotDirError,
   SnapshotNotFoundError,
@@ -15,17 +16,7 @@ import {
 const NAME = '20240101T000000Z-abcdef';
 
 function config(snapshotDir: string): ServerConfig {
-  return new ServerConfig({
-    listenHost: undefined,
-    listenPort: 0,
-    prometheusEndpoint: 'http://localhost:9090',
-    prometheusTimeoutMs: 1_000,
-    snapshotDir,
-    autoprune: false,
-    autopruneIntervalMs: 60_000,
-    autopruneKeepWithinMs: 60_000,
-    maxConcurrentDownloads: 1,
-  });
+  return new ServerConfig(parseSettings(['-snapshot_dir', snapshotDir]));
 }
 
 /** Fails instead of hanging when a promise does not settle in time. */
