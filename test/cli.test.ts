@@ -146,7 +146,8 @@ describe('create', () => {
   it.each([
     [['create', '-format', 'zip'], /format/],
     [['create', '--level', '0', '--format', 'tgz'], /level/],
-    [['create', '--level', '3'], /--level applies to tgz and tzst/],
+    [['create', '--level', '3'], /--level applies only to tgz and tzst/],
+    [['create', '--level', '12', '--format', 'tgz'], /--level for tgz must be a whole number from 1 to 9/],
     [['create', '-output', '/nonexistent-folder/x.tar'], /does not exist/],
     [['prune', '-keep_within', '5x'], /keep-within/],
     [['prune', '-keep_within', '-1h'], /negative/],

@@ -4,7 +4,7 @@ import { PassThrough, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Flags } from '@oclif/core';
 import type { DownloadStatusDto, PrombackupClient } from '@prombackup/client';
-import { ARCHIVE_FORMAT_NAMES, type ArchiveFormat, archiveFileName, isSnapshotName } from '@prombackup/contract';
+import { ARCHIVE_FORMAT_NAMES, type ArchiveFormat, archiveFileName, compressionLevelProblem, isSnapshotName } from '@prombackup/contract';
 import { ApiCommand } from '../api-command';
 import { openDownload } from '../archive-download';
 import { AtomicFile, exists } from '../atomic-file';
@@ -49,7 +49,9 @@ export default class Create extends ApiCommand<typeof Create> {
     const { format, output, level, force } = this.flags;
     const toStdout = output === '-';
     if (toStdout && this.jsonEnabled()) this.error('--json cannot be combined with --output -: standard output carries the archive', { exit: 2 });
-    if (level !== undefined && format === 'tar') this.error('--level applies to tgz and tzst only', { exit: 2 });
+    const levelProblem = level === undefined ? undefined : compressionLevelProblem(format, level);
+    // Checked here as well as by the server, so a bad level does not leave a snapshot behind.
+    if (levelProblem) this.error(`--${levelProblem}`, { exit: 2 });
     if (output && !toStdout) await this.checkTarget(path.resolve(output), force);
 
     const started = Date.now();

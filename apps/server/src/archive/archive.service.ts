@@ -1,8 +1,8 @@
 import type { Readable, Duplex } from 'node:stream';
 import { Injectable } from '@nestjs/common';
-import type { ArchiveFormat } from '@prombackup/contract';
+import { type ArchiveFormat, COMPRESSION_LEVELS } from '@prombackup/contract';
 import type { SnapshotFolder } from '../snapshots/snapshot-store';
-import { COMPRESSION_LEVELS, createTarCompressor } from './compressors';
+import { createTarCompressor } from './compressors';
 import { SnapshotArchiver } from './snapshot-archiver';
 
 /** The stages that turn a snapshot folder into an archive of the asked format, for one pipeline(). */

@@ -9,7 +9,8 @@ import zlib from 'node:zlib';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompressStream, compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
-import { COMPRESSION_LEVELS, createTarCompressor, RESET_BEFORE_FILES_OVER, ZSTD_JOB_BYTES, ZSTD_WORKERS } from './compressors';
+import { COMPRESSION_LEVELS } from '@prombackup/contract';
+import { createTarCompressor, RESET_BEFORE_FILES_OVER, ZSTD_JOB_BYTES, ZSTD_WORKERS } from './compressors';
 import { GZIP_BLOCK_BYTES } from './parallel-gzip';
 
 const MiB = 1024 * 1024;

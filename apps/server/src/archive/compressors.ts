@@ -5,11 +5,6 @@ import type { ArchiveFormat } from '@prombackup/contract';
 import { ParallelGzip } from './parallel-gzip';
 import { TarBoundarySplitter } from './tar-boundary-splitter';
 
-/** Compression levels each compressed format accepts, and the default used when none is asked for. */
-export const COMPRESSION_LEVELS = {
-  tgz: { min: 1, max: 9, default: 1 },
-  tzst: { min: 1, max: 19, default: 3 },
-} as const satisfies Partial<Record<ArchiveFormat, { min: number; max: number; default: number }>>;
 
 /** Files larger than this start on a fresh compressor state. */
 export const RESET_BEFORE_FILES_OVER = 1024 * 1024;

@@ -9,11 +9,18 @@ import {
   ApiTags,
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
-import { ARCHIVE_FORMAT_NAMES, ARCHIVE_FORMATS, DOWNLOAD_ID_HEADER, isSnapshotName } from '@prombackup/contract';
+import {
+  ARCHIVE_FORMAT_NAMES,
+  ARCHIVE_FORMATS,
+  type ArchiveFormat,
+  COMPRESSION_LEVELS,
+  DOWNLOAD_ID_HEADER,
+  compressionLevelProblem,
+  isSnapshotName,
+} from '@prombackup/contract';
 import type { Response } from 'express';
 import { ErrorDto } from '../common/error.dto';
 import { formatOrDefault, quote, singleParam } from '../common/params';
-import { COMPRESSION_LEVELS } from '../archive/compressors';
 import { DownloadRegistry } from './download-registry';
 import { DownloadsService } from './downloads.service';
 import { DownloadStatusDto } from './dto/download.dto';
@@ -80,13 +87,10 @@ export class DownloadsController {
   }
 }
 
-function levelParam(raw: unknown, format: string): number | undefined {
+function levelParam(raw: unknown, format: ArchiveFormat): number | undefined {
   const text = singleParam(raw, 'level');
   if (text === undefined) return undefined;
-  if (format !== 'tgz' && format !== 'tzst') throw new BadRequestException(`parameter level applies only to tgz and tzst, not ${format}`);
-  const range = COMPRESSION_LEVELS[format];
-  if (!/^\d{1,2}$/.test(text) || Number(text) < range.min || Number(text) > range.max) {
-    throw new BadRequestException(`parameter level for ${format} must be a whole number from ${range.min} to ${range.max}, not ${quote(text)}`);
-  }
+  const problem = /^\d{1,2}$/.test(text) ? compressionLevelProblem(format, Number(text)) : compressionLevelProblem(format, NaN);
+  if (problem) throw new BadRequestException(`parameter ${problem}, not ${quote(text)}`);
   return Number(text);
 }
