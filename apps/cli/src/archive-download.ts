@@ -1,4 +1,7 @@
-import { Readable } from 'node:stream';
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { BaseHttpRequest, CancelablePromise, DownloadsService, type PrombackupClient } from '@prombackup/client';
 import type { ApiRequestOptions } from '@prombackup/client/dist/core/ApiRequestOptions';
 import { buildHeaders, buildUrl } from '@prombackup/client/dist/core/request';
@@ -32,23 +35,34 @@ export async function openDownload(client: PrombackupClient, params: DownloadPar
   const options = capture.captured!;
   const config = client.request.config;
   const headers = await buildHeaders(config, { ...options, headers: { Accept: '*/*' } });
-  const response = await fetch(buildUrl(config, options), { method: options.method, headers, redirect: 'manual', signal });
-  if (!response.ok) {
-    const text = await response.text().catch(() => '');
+  const response = await send(buildUrl(config, options), options.method, headers, signal);
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status >= 300) {
+    const text = (await buffer(response).catch(() => Buffer.alloc(0))).toString('utf8');
     let message = text.slice(0, 300);
     try {
       message = JSON.parse(text).message ?? message;
     } catch {
       // not JSON: keep the text
     }
-    throw new DownloadHttpError(response.status, message || response.statusText);
+    throw new DownloadHttpError(status, message || (response.statusMessage ?? ''));
   }
-  const id = response.headers.get(DOWNLOAD_ID_HEADER);
-  if (!id || !response.body) {
-    await response.body?.cancel();
+  const id = response.headers[DOWNLOAD_ID_HEADER.toLowerCase()];
+  if (typeof id !== 'string' || id === '') {
+    response.destroy();
     throw new Error(`the server's answer has no ${DOWNLOAD_ID_HEADER} header: is this a prombackup server?`);
   }
-  return { id, body: Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), contentType: response.headers.get('Content-Type') };
+  return { id, body: response, contentType: response.headers['content-type'] ?? null };
+}
+
+// node:http rather than fetch: fetch's web streams cost a third of the CPU at these rates.
+function send(url: string, method: string, headers: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> {
+  const get = url.startsWith('https:') ? https.request : http.request;
+  return new Promise((resolve, reject) => {
+    const req = get(url, { method, headers, signal }, resolve);
+    req.on('error', (err) => reject(new Error(`the download request failed: ${err.message}`)));
+    req.end();
+  });
 }
 
 export class DownloadHttpError extends Error {
