@@ -4,11 +4,11 @@ import zlib from 'node:zlib';
 
 const gzipAsync = promisify(zlib.gzip);
 
-/** Input bytes per gzip member. Larger blocks lose less ratio to the restart; 2 MiB costs ~0.1%. */
-export const GZIP_BLOCK_BYTES = 2 * 1024 * 1024;
+/** Input bytes per gzip member: 1 MiB measured fastest, and the restarts cost well under 1% of ratio. */
+export const GZIP_BLOCK_BYTES = 1024 * 1024;
 
-/** Members compressing at once, on libuv's thread pool. */
-const IN_FLIGHT = 4;
+/** Members compressing at once, on libuv's thread pool (sized in bin/prombackup-server.js). */
+const IN_FLIGHT = 8;
 
 /**
  * gzip as a series of independent members, compressed in parallel on the thread pool — the pigz
