@@ -4,7 +4,8 @@
 #   FORMAT=tgz|tzst|tar (default tgz)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-out_dir=$PWD
+# npm runs scripts from the package folder; INIT_CWD is where the user typed the command.
+out_dir=${INIT_CWD:-$PWD}
 format=${FORMAT:-tgz}
 source "$repo/scripts/ensure-deps.sh"
 
