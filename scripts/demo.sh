@@ -4,8 +4,9 @@
 #   FORMAT=tgz|tzst|tar (default tgz)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-# npm runs scripts from the package folder; INIT_CWD is where the user typed the command.
-out_dir=${INIT_CWD:-$PWD}
+out_dir=$PWD
+# `npm run demo` runs this from the package folder; INIT_CWD is where the user typed it.
+if [ "${npm_lifecycle_event:-}" = demo ] && [ -n "${INIT_CWD:-}" ]; then out_dir=$INIT_CWD; fi
 format=${FORMAT:-tgz}
 source "$repo/scripts/ensure-deps.sh"
 
