@@ -13,7 +13,7 @@ parentPort.on('message', ([op, id, a, b]) => {
   if (op === 'open') streams.set(id, { hash: createHash('sha256'), slots: new Uint8Array(a) });
   else if (op === 'update') {
     const s = streams.get(id);
-    s.hash.update(s.slots.subarray(a * ${SLOT_BYTES}, a * ${SLOT_BYTES} + b));
+    if (s) s.hash.update(s.slots.subarray(a * ${SLOT_BYTES}, a * ${SLOT_BYTES} + b));
     parentPort.postMessage(['free', id, a]);
   } else if (op === 'digest') {
     parentPort.postMessage(['digest', id, streams.get(id).hash.digest('hex')]);
@@ -59,14 +59,13 @@ export class OffThreadSha256 {
   private readonly free: number[] = Array.from({ length: SLOTS }, (_, i) => i);
   private wakeUp?: () => void;
   private digestResolve?: (hex: string) => void;
+  private closed = false;
 
   constructor() {
     this.worker.listeners.set(this.id, (message) => {
       if (message[0] === 'free') {
         if (message[2] >= 0) this.free.push(message[2]);
-        const wake = this.wakeUp;
-        this.wakeUp = undefined;
-        wake?.();
+        this.wake();
       } else {
         this.digestResolve?.(message[2]);
       }
@@ -77,8 +76,12 @@ export class OffThreadSha256 {
   /** Queues bytes for hashing; waits only while every slot is in use. */
   async update(chunk: Buffer): Promise<void> {
     for (let offset = 0; offset < chunk.length; offset += SLOT_BYTES) {
-      while (this.free.length === 0 && !this.worker.failure) await new Promise<void>((resolve) => (this.wakeUp = resolve));
+      while (this.free.length === 0 && !this.worker.failure && !this.closed) {
+        await new Promise<void>((resolve) => (this.wakeUp = resolve));
+      }
       if (this.worker.failure) throw this.worker.failure;
+      // A stream cut off while this chunk waited for a slot has been digested already.
+      if (this.closed) throw new Error('the download ended before these bytes were hashed');
       const slot = this.free.shift()!;
       const part = chunk.subarray(offset, offset + SLOT_BYTES);
       this.slots.set(part, slot * SLOT_BYTES);
@@ -88,6 +91,8 @@ export class OffThreadSha256 {
 
   /** Hex digest of everything queued so far; the stream's state on the worker ends with it. */
   async digest(): Promise<string> {
+    this.closed = true;
+    this.wake();
     if (this.worker.failure) throw this.worker.failure;
     try {
       return await new Promise<string>((resolve) => {
@@ -98,5 +103,11 @@ export class OffThreadSha256 {
       this.worker.listeners.delete(this.id);
       idleRings.push(this.memory);
     }
+  }
+
+  private wake(): void {
+    const wake = this.wakeUp;
+    this.wakeUp = undefined;
+    wake?.();
   }
 }

@@ -1,0 +1,42 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { OffThreadSha256 } from './offthread-sha256';
+
+const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+describe('OffThreadSha256', () => {
+  it('hashes chunks of any size exactly as createHash does', async () => {
+    const data = randomBytes(9 * 1024 * 1024 + 77);
+    const hash = new OffThreadSha256();
+    for (let at = 0; at < data.length; ) {
+      const size = [1, 4096, 3 * 1024 * 1024, 700_001][at % 4];
+      await hash.update(data.subarray(at, at + size));
+      at += size;
+    }
+    expect(await hash.digest()).toBe(sha(data));
+  });
+
+  it('keeps streams apart when several hash at once', async () => {
+    const a = randomBytes(5 * 1024 * 1024);
+    const b = randomBytes(3 * 1024 * 1024);
+    const [ha, hb] = [new OffThreadSha256(), new OffThreadSha256()];
+    await Promise.all([ha.update(a), hb.update(b)]);
+    expect(await Promise.all([ha.digest(), hb.digest()])).toEqual([sha(a), sha(b)]);
+  });
+
+  it('refuses bytes still waiting for a slot when the stream is digested, and the worker lives on', async () => {
+    const cut = new OffThreadSha256();
+    // More than the ring holds: the tail of this update waits for a free slot.
+    const waiting = cut.update(randomBytes(32 * 1024 * 1024)).then(
+      () => 'hashed',
+      (err: Error) => err.message,
+    );
+    const digest = await cut.digest();
+    expect(digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(await waiting).toMatch(/ended before these bytes were hashed/);
+    const next = new OffThreadSha256();
+    const data = randomBytes(2 * 1024 * 1024);
+    await next.update(data);
+    expect(await next.digest()).toBe(sha(data));
+  });
+});
