@@ -12,7 +12,6 @@ export type DownloadParams = Parameters<DownloadsService['download']>[0];
 export interface OpenedDownload {
   id: string;
   body: Readable;
-  contentType: string | null;
 }
 
 /** Remembers the request a generated service method would send, without sending it. */
@@ -52,7 +51,7 @@ export async function openDownload(client: PrombackupClient, params: DownloadPar
     response.destroy();
     throw new Error(`the server's answer has no ${DOWNLOAD_ID_HEADER} header: is this a prombackup server?`);
   }
-  return { id, body: response, contentType: response.headers['content-type'] ?? null };
+  return { id, body: response };
 }
 
 // node:http rather than fetch: fetch's web streams cost a third of the CPU at these rates.

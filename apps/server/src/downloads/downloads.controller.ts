@@ -10,6 +10,7 @@ import {
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import {
+  API_PATHS,
   ARCHIVE_FORMAT_NAMES,
   ARCHIVE_FORMATS,
   type ArchiveFormat,
@@ -30,14 +31,14 @@ const archiveContent = Object.fromEntries(
 );
 
 @ApiTags('downloads')
-@Controller('api')
+@Controller()
 export class DownloadsController {
   constructor(
     private readonly downloads: DownloadsService,
     private readonly registry: DownloadRegistry,
   ) {}
 
-  @Get('download')
+  @Get(API_PATHS.download)
   @ApiOperation({
     operationId: 'download',
     summary: 'Stream a snapshot as an archive',
@@ -74,7 +75,7 @@ export class DownloadsController {
     await this.downloads.stream({ name, format, level }, res);
   }
 
-  @Get('download_status')
+  @Get(API_PATHS.downloadStatus)
   @ApiOperation({ operationId: 'downloadStatus', summary: "A download's outcome and the SHA-256 of what was sent" })
   @ApiQuery({ name: 'id', required: true, type: String })
   @ApiOkResponse({ type: DownloadStatusDto })

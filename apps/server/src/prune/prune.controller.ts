@@ -1,6 +1,6 @@
 import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiConsumes, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { DEFAULT_KEEP_WITHIN } from '@prombackup/contract';
+import { API_PATHS, DEFAULT_KEEP_WITHIN } from '@prombackup/contract';
 import type { Request } from 'express';
 import { ErrorDto } from '../common/error.dto';
 import { durationParam, requestParams } from '../common/params';
@@ -8,11 +8,11 @@ import { PruneResultDto } from './dto/prune.dto';
 import { PruneService } from './prune.service';
 
 @ApiTags('snapshots')
-@Controller('api')
+@Controller()
 export class PruneController {
   constructor(private readonly pruneService: PruneService) {}
 
-  @Post('prune')
+  @Post(API_PATHS.prune)
   @HttpCode(200)
   @ApiOperation({
     operationId: 'prune',

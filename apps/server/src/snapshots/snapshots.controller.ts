@@ -16,14 +16,14 @@ import { booleanParam, formatParam, requestParams } from '../common/params';
 import { ErrorDto } from '../common/error.dto';
 import { SnapshotCreatedDto, SnapshotListDto } from './dto/snapshot.dto';
 import { SnapshotsService } from './snapshots.service';
-import { ARCHIVE_FORMAT_NAMES } from '@prombackup/contract';
+import { API_PATHS, ARCHIVE_FORMAT_NAMES } from '@prombackup/contract';
 
 @ApiTags('snapshots')
-@Controller('api')
+@Controller()
 export class SnapshotsController {
   constructor(private readonly snapshots: SnapshotsService) {}
 
-  @Post('snapshot')
+  @Post(API_PATHS.snapshot)
   @HttpCode(303)
   @ApiOperation({
     operationId: 'createSnapshot',
@@ -54,7 +54,7 @@ export class SnapshotsController {
     return { name };
   }
 
-  @Get('snapshots')
+  @Get(API_PATHS.snapshots)
   @ApiOperation({ operationId: 'listSnapshots', summary: 'The snapshot folders on disk' })
   @ApiOkResponse({ type: SnapshotListDto })
   async list(): Promise<SnapshotListDto> {
