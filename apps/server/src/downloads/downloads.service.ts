@@ -3,13 +3,14 @@ import { HttpException, HttpStatus, Injectable, Logger, NotFoundException, Servi
 import { ARCHIVE_FORMATS, type ArchiveFormat, DOWNLOAD_ID_HEADER, archiveFileName, formatDuration } from '@prombackup/contract';
 import type { Response } from 'express';
 import { ArchiveService } from '../archive/archive.service';
+import { ReadSlots } from '../archive/read-slots';
 import { ServerConfig } from '../config/server-config';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SnapshotLocks } from '../snapshots/snapshot-locks';
 import { SnapshotStore } from '../snapshots/snapshot-store';
 import { DownloadRegistry } from './download-registry';
-import { HashingCounter } from './hashing-counter';
+import { DownloadSink } from './download-sink';
 import { describeStreamError } from './stream-errors';
 
 export interface DownloadRequest {
@@ -57,7 +58,8 @@ export class DownloadsService {
     const record = this.registry.start(folder.name, request.format);
     const stopTimer = this.metrics.downloadDuration.startTimer({ format: request.format });
     const bytesSent = this.metrics.downloadBytes.labels({ format: request.format });
-    const counter = new HashingCounter((n) => bytesSent.inc(n));
+    const slots = new ReadSlots();
+    const sink = new DownloadSink(res, slots, (n) => bytesSent.inc(n));
 
     res.status(200);
     res.setHeader('Content-Type', ARCHIVE_FORMATS[request.format].contentType);
@@ -69,11 +71,11 @@ export class DownloadsService {
 
     const abort = new AbortController();
     const untrack = this.lifecycle.track({ abort: (reason) => abort.abort(new Error(reason)) });
-    const idle = this.watchProgress(counter, abort);
+    const idle = this.watchProgress(sink, abort);
     let errorText: string | null = null;
     try {
-      const stages = this.archive.stages(folder, request.format, request.level);
-      await pipeline([...stages, counter, res], { signal: abort.signal });
+      const stages = this.archive.stages(folder, request.format, request.level, slots);
+      await pipeline([...stages, sink], { signal: abort.signal });
       // pipeline() settles on 'finish'; a peer that went away before reading everything shows as not ended.
       if (!res.writableFinished) errorText = 'client closed the connection before the archive was complete';
     } catch (err) {
@@ -85,10 +87,11 @@ export class DownloadsService {
       untrack();
       this.locks.releaseRead(folder.name);
     }
-    record.bytes = counter.bytes;
+    slots.close();
+    record.bytes = sink.bytes;
     let sha256Hex = '';
     try {
-      sha256Hex = await counter.digestHex();
+      sha256Hex = await sink.digestHex();
     } catch (err) {
       errorText ??= `the SHA-256 of the download could not be computed: ${(err as Error).message}`;
     }
@@ -96,11 +99,11 @@ export class DownloadsService {
     stopTimer();
     this.metrics.downloads.inc({ format: request.format, outcome: errorText === null ? 'success' : 'failure' });
     if (errorText) this.logger.warn(`download ${record.id} of ${folder.name} failed: ${errorText}`);
-    else this.logger.log(`download ${record.id} of ${folder.name} (${request.format}) sent ${counter.bytes} bytes`);
+    else this.logger.log(`download ${record.id} of ${folder.name} (${request.format}) sent ${sink.bytes} bytes`);
   }
 
   /** Cuts a download off when its client has taken no bytes for download_idle_timeout. */
-  private watchProgress(counter: HashingCounter, abort: AbortController): NodeJS.Timeout {
+  private watchProgress(counter: DownloadSink, abort: AbortController): NodeJS.Timeout {
     const limit = this.config.downloadIdleTimeoutMs;
     let lastBytes = -1;
     let lastChange = Date.now();

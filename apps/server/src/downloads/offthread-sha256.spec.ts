@@ -39,4 +39,29 @@ describe('OffThreadSha256', () => {
     await next.update(data);
     expect(await next.digest()).toBe(sha(data));
   });
+
+  it('hashes chunks lying in shared memory where they lie, in order with copied ones', async () => {
+    const shared = new SharedArrayBuffer(4 * 1024 * 1024);
+    const view = Buffer.from(shared);
+    const hash = new OffThreadSha256(shared);
+    const expected = createHash('sha256');
+    for (let round = 0; round < 6; round++) {
+      const header = randomBytes(512);
+      await hash.update(header);
+      expected.update(header);
+      const body = view.subarray((round % 4) * 1024 * 1024, (round % 4) * 1024 * 1024 + 700_000 + round);
+      randomBytes(body.length).copy(body);
+      expected.update(body);
+      // Once the worker is done, the bytes may change: what was hashed must not.
+      await hash.updateShared(body);
+      body.fill(0);
+    }
+    expect(await hash.digest()).toBe(expected.digest('hex'));
+  });
+
+  it('refuses a shared update of bytes outside its shared memory', async () => {
+    const hash = new OffThreadSha256(new SharedArrayBuffer(1024));
+    await expect(hash.updateShared(Buffer.alloc(10))).rejects.toThrow(/needs a chunk in the shared memory/);
+    await hash.digest();
+  });
 });

@@ -9,20 +9,26 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const streams = new Map();
-parentPort.on('message', ([op, id, a, b]) => {
-  if (op === 'open') streams.set(id, { hash: createHash('sha256'), slots: new Uint8Array(a) });
+parentPort.on('message', ([op, id, a, b, c]) => {
+  const s = streams.get(id);
+  if (op === 'open') streams.set(id, { hash: createHash('sha256'), ring: new Uint8Array(a) });
   else if (op === 'update') {
-    const s = streams.get(id);
-    if (s) s.hash.update(s.slots.subarray(a * ${SLOT_BYTES}, a * ${SLOT_BYTES} + b));
+    if (s) s.hash.update(s.ring.subarray(a * ${SLOT_BYTES}, a * ${SLOT_BYTES} + b));
     parentPort.postMessage(['free', id, a]);
+  } else if (op === 'shared') {
+    // The memory comes with every message rather than being kept: a download's read slots are
+    // freed only once no thread holds them, and this thread seldom collects its garbage.
+    if (s) s.hash.update(new Uint8Array(a, b, c));
+    parentPort.postMessage(['hashed', id, b]);
   } else if (op === 'digest') {
-    parentPort.postMessage(['digest', id, streams.get(id).hash.digest('hex')]);
+    parentPort.postMessage(['digest', id, s.hash.digest('hex')]);
     streams.delete(id);
   }
 });
 `;
 
-type Listener = (message: ['free', number, number] | ['digest', number, string]) => void;
+type Message = ['free', number, number] | ['hashed', number, number] | ['digest', number, string];
+type Listener = (message: Message) => void;
 
 // Rings are reused: shared memory is only returned once both threads have collected their
 // garbage, which an idle worker rarely does.
@@ -33,14 +39,15 @@ let nextId = 0;
 
 function hashingWorker() {
   if (shared && !shared.failure) return shared;
-  const worker = new Worker(WORKER_SOURCE, { eval: true });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
   worker.unref();
   const state: NonNullable<typeof shared> = { worker, listeners: new Map() };
-  worker.on('message', (message: Parameters<Listener>[0]) => state.listeners.get(message[1])?.(message));
+  worker.on('message', (message: Message) => state.listeners.get(message[1])?.(message));
   worker.on('error', (err) => {
     state.failure = err;
     for (const listener of state.listeners.values()) listener(['free', -1, -1]);
   });
+  // Hashing is small and steady: a tight heap keeps the worker's share of the server's memory small.
   shared = state;
   return state;
 }
@@ -50,6 +57,7 @@ function hashingWorker() {
  * one core; doing it beside the thread that reads, archives and sends lets both run at full
  * speed. Bytes travel through a small ring of shared slots, so hashing allocates nothing per
  * chunk and holds 4 MiB per running download whatever its size; a full ring makes update() wait.
+ * Bytes that already lie in shared memory (the download's read slots) are hashed where they lie.
  */
 export class OffThreadSha256 {
   private readonly id = nextId++;
@@ -59,18 +67,38 @@ export class OffThreadSha256 {
   private readonly free: number[] = Array.from({ length: SLOTS }, (_, i) => i);
   private wakeUp?: () => void;
   private digestResolve?: (hex: string) => void;
+  // The worker answers in order, so the oldest waiting shared update is the one answered.
+  private readonly sharedWaiting: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private closed = false;
 
-  constructor() {
+  /** `shared`: memory that chunks given to updateShared() lie in. */
+  constructor(private readonly shared?: SharedArrayBuffer) {
     this.worker.listeners.set(this.id, (message) => {
       if (message[0] === 'free') {
         if (message[2] >= 0) this.free.push(message[2]);
+        else this.failShared(this.worker.failure!);
         this.wake();
+      } else if (message[0] === 'hashed') {
+        this.sharedWaiting.shift()?.resolve();
       } else {
         this.digestResolve?.(message[2]);
       }
     });
     this.worker.worker.postMessage(['open', this.id, this.memory]);
+  }
+
+  /**
+   * Hashes a chunk that lies in the shared memory given to the constructor, without copying it.
+   * Resolves once the worker is done with those bytes; until then they must not change.
+   */
+  updateShared(chunk: Buffer): Promise<void> {
+    if (chunk.buffer !== this.shared) return Promise.reject(new Error('updateShared() needs a chunk in the shared memory'));
+    if (this.worker.failure) return Promise.reject(this.worker.failure);
+    if (this.closed) return Promise.reject(new Error('the download ended before these bytes were hashed'));
+    return new Promise<void>((resolve, reject) => {
+      this.sharedWaiting.push({ resolve, reject });
+      this.worker.worker.postMessage(['shared', this.id, this.shared, chunk.byteOffset, chunk.length]);
+    });
   }
 
   /** Queues bytes for hashing; waits only while every slot is in use. */
@@ -103,6 +131,10 @@ export class OffThreadSha256 {
       this.worker.listeners.delete(this.id);
       idleRings.push(this.memory);
     }
+  }
+
+  private failShared(err: Error): void {
+    for (const waiting of this.sharedWaiting.splice(0)) waiting.reject(err);
   }
 
   private wake(): void {
