@@ -427,7 +427,6 @@ class Bench {
     const logFile = path.join(this.o.cacheDir, 'server.log');
     const out = fs.openSync(logFile, quiet ? 'a' : 'w');
     const args = [
-      path.join(this.buildDir, 'apps/server/bin/prombackup-server.js'),
       '-listen_address',
       `127.0.0.1:${port}`,
       '-prometheus_endpoint',
@@ -437,7 +436,8 @@ class Bench {
     ];
     if (this.o.concurrency > 4) args.push('-max_concurrent_downloads', String(this.o.concurrency));
     if (!quiet) log(`starting the server on 127.0.0.1:${port} (log ${logFile})`);
-    this.server = spawnTracked(process.execPath, args, { stdio: ['ignore', out, out], cwd: REPO });
+    // Through the script's #! line, as npm's link and the container image start it (memory tuning included).
+    this.server = spawnTracked(path.join(this.buildDir, 'apps/server/bin/prombackup-server.js'), args, { stdio: ['ignore', out, out], cwd: REPO });
     fs.closeSync(out);
     this.serverUrl = `http://127.0.0.1:${port}`;
     try {

@@ -46,7 +46,7 @@ done
 
 server_port=$(free_port)
 echo "starting prombackup-server on 127.0.0.1:$server_port" >&2
-node "$repo/apps/server/bin/prombackup-server.js" -listen_address "127.0.0.1:$server_port" \
+"$repo/apps/server/bin/prombackup-server.js" -listen_address "127.0.0.1:$server_port" \
   -prometheus_endpoint "http://127.0.0.1:$prom_port" -snapshot_dir "$work/data/snapshots" >"$work/server.log" 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$server_port/readyz" prombackup-server "$work/server.log"

@@ -2,7 +2,8 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { SETTINGS } from '../apps/server/src/config/settings';
-import { SERVER_BIN, runServerCommand } from './support/processes';
+import { readFileSync } from 'node:fs';
+import { SERVER_BIN, runServerCommand, startServer } from './support/processes';
 
 describe('prombackup-server command line', () => {
   it('-help lists every setting with its variable and default', async () => {
@@ -59,6 +60,21 @@ describe('prombackup-server command line', () => {
       expect(output).toMatch(/Prometheus http:\/\/prometheus:9090, snapshots in \/storage\/snapshots/);
     } finally {
       child.kill('SIGTERM');
+    }
+  });
+
+  it('runs with the memory tuning of its #! line: a 4 MB young generation and two malloc arenas', async () => {
+    const server = await startServer(['-snapshot_dir', '/nonexistent/snapshots']);
+    try {
+      const environ = readFileSync(`/proc/${server.process.pid}/environ`, 'utf8').split('\0');
+      expect(environ).toContain('MALLOC_ARENA_MAX=2');
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      const newSpace = Number(/^nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)/m.exec(metrics)?.[1]);
+      // Node's default is 16 MB per semi-space, 32 MB in all; two of 4 MB here.
+      expect(newSpace).toBeGreaterThan(0);
+      expect(newSpace).toBeLessThanOrEqual(8 * 1024 * 1024);
+    } finally {
+      await server.stop();
     }
   });
 });

@@ -118,10 +118,10 @@ describe('docker/Dockerfile', () => {
     }
   });
 
-  it('starts prombackup-server from the WORKDIR copy of the package.json bin, in exec form', () => {
+  it('starts prombackup-server from the WORKDIR copy of the package.json bin, through its #! line, in exec form', () => {
     const cfg = effectiveConfig(server);
     expect(cfg.workdir).toBe(WORKDIR);
-    expect(cfg.entrypoint).toEqual(['node', path.posix.join(WORKDIR, pkg.bin['prombackup-server'])]);
+    expect(cfg.entrypoint).toEqual([path.posix.join(WORKDIR, pkg.bin['prombackup-server'])]);
     expect(server.own.entrypoint?.execForm).toBe(true);
     // No CMD: arguments come from `docker run IMAGE -flag ...` or the Kubernetes container args.
     expect(cfg.cmdKnown).toBe(true);

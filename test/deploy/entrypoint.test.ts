@@ -99,7 +99,7 @@ function containerProcess(image: ImageConfig, c: Container): { argv: string[]; e
 
 function toHostArgv(argv: string[]): string[] {
   const [cmd, ...args] = argv;
-  return [cmd === 'node' ? process.execPath : cmd, ...args.map(imagePathToRepo)];
+  return [cmd === 'node' ? process.execPath : imagePathToRepo(cmd), ...args.map(imagePathToRepo)];
 }
 
 interface Running {

@@ -36,7 +36,8 @@ export async function startServer(
   user?: { uid: number; gid: number },
 ): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [SERVER_BIN, '-listen_address', `127.0.0.1:${port}`, ...args], {
+  // Through its #! line, as npm's link and the container image start it.
+  const child = spawn(SERVER_BIN, ['-listen_address', `127.0.0.1:${port}`, ...args], {
     env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...user,

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
@@ -13,11 +12,6 @@ export class AtomicFile {
   constructor(readonly target: string) {
     const dir = path.dirname(target);
     this.tempPath = path.join(dir, `.${path.basename(target)}.${randomBytes(4).toString('hex')}.partial`);
-  }
-
-  /** A stream into the temporary file, which must not exist yet. */
-  createWriteStream(): WriteStream {
-    return createWriteStream(this.tempPath, { flags: 'wx', mode: 0o644, highWaterMark: 1024 * 1024 });
   }
 
   /** Flushes to disk and moves the file to its target; refuses to replace a file unless `overwrite`. */

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { PassThrough, type Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Flags } from '@oclif/core';
 import type { DownloadStatusDto, PrombackupClient } from '@prombackup/client';
 import { ARCHIVE_FORMAT_NAMES, type ArchiveFormat, archiveFileName, compressionLevelProblem, isSnapshotName } from '@prombackup/contract';
 import { ApiCommand } from '../api-command';
-import { openDownload } from '../archive-download';
+import { type DownloadParams, openDownload, openDownloadInPlace } from '../archive-download';
 import { AtomicFile, exists } from '../atomic-file';
+import { HashingFileWriter } from '../hashing-file-writer';
 import { Progress, formatBytes } from '../progress';
 
 export interface CreateResult {
@@ -59,40 +60,23 @@ export default class Create extends ApiCommand<typeof Create> {
     const target = toStdout ? '-' : path.resolve(output ?? archiveFileName(name, format));
     if (!toStdout && !output) await this.checkTarget(target, force);
 
-    const download = await openDownload(this.client, { name, format, level });
-    const hash = createHash('sha256');
-    let bytes = 0;
-    const progress = new Progress(`${name}${archiveFileName('', format)}`);
-    const meter = new PassThrough({ highWaterMark: 1024 * 1024 });
-    meter.on('data', (chunk: Buffer) => {
-      hash.update(chunk);
-      bytes += chunk.length;
-      progress.add(chunk.length);
-    });
-
+    const params = { name, format, level };
+    const label = `${name}${archiveFileName('', format)}`;
     const file = toStdout ? undefined : new AtomicFile(target);
     try {
-      const sink: Writable = file ? file.createWriteStream() : process.stdout;
-      try {
-        await pipeline(download.body, meter, sink, { end: !toStdout });
-      } catch (err) {
-        throw new Error(`the download was cut off after ${formatBytes(bytes)}: ${(err as Error).message}`);
-      } finally {
-        progress.done();
-      }
-      const sha256 = hash.digest('hex');
-      verify(await waitForOutcome(this.client, download.id), sha256, download.id);
+      const { id, bytes, sha256 } = file ? await receiveToFile(this.client, params, file, label) : await receiveToStdout(this.client, params, label);
+      verify(await waitForOutcome(this.client, id), sha256, id);
       await file?.commit(force);
       const result: CreateResult = {
         path: target,
         bytes,
         sha256,
         snapshot_name: name,
-        download_id: download.id,
+        download_id: id,
         format,
         seconds: (Date.now() - started) / 1000,
       };
-      const line = `${toStdout ? 'archive' : target}: ${formatBytes(bytes)} from snapshot ${name}, SHA-256 ${sha256} verified with the server (download ${download.id})`;
+      const line = `${toStdout ? 'archive' : target}: ${formatBytes(bytes)} from snapshot ${name}, SHA-256 ${sha256} verified with the server (download ${id})`;
       if (toStdout) this.logToStderr(line);
       else this.log(line);
       return result;
@@ -105,6 +89,61 @@ export default class Create extends ApiCommand<typeof Create> {
     if (!force && (await exists(target))) this.error(`${target} already exists; not overwriting it (use --force)`, { exit: 1 });
     if (!(await exists(path.dirname(target)))) this.error(`folder ${path.dirname(target)} does not exist`, { exit: 1 });
   }
+}
+
+interface Received {
+  id: string;
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * Receives the archive into the temporary file. The socket's bytes land in the writer's memory,
+ * and its worker thread hashes and writes them: this thread only reads the socket.
+ */
+async function receiveToFile(client: PrombackupClient, params: DownloadParams, file: AtomicFile, label: string): Promise<Received> {
+  // Made first, so its worker thread starts up while the request goes out.
+  const writer = new HashingFileWriter(file.tempPath);
+  try {
+    const download = await openDownloadInPlace(client, params);
+    const progress = new Progress(label, () => writer.bytes);
+    try {
+      await download.receive(writer);
+    } catch (err) {
+      throw writer.failure ?? cutOff(writer.bytes, err);
+    } finally {
+      progress.done();
+    }
+    return { id: download.id, bytes: writer.bytes, sha256: writer.sha256! };
+  } catch (err) {
+    // The temporary file is removed after this: the writer must not create or write it later.
+    await writer.abort();
+    throw err;
+  }
+}
+
+async function receiveToStdout(client: PrombackupClient, params: DownloadParams, label: string): Promise<Received> {
+  const { id, body } = await openDownload(client, params);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const progress = new Progress(label, () => bytes);
+  const meter = new PassThrough({ highWaterMark: 1024 * 1024 });
+  meter.on('data', (chunk: Buffer) => {
+    hash.update(chunk);
+    bytes += chunk.length;
+  });
+  try {
+    await pipeline(body, meter, process.stdout, { end: false });
+  } catch (err) {
+    throw cutOff(bytes, err);
+  } finally {
+    progress.done();
+  }
+  return { id, bytes, sha256: hash.digest('hex') };
+}
+
+function cutOff(bytes: number, err: unknown): Error {
+  return new Error(`the download was cut off after ${formatBytes(bytes)}: ${(err as Error).message}`);
 }
 
 async function takeSnapshot(client: PrombackupClient, skipHead: boolean, format: ArchiveFormat): Promise<string> {

@@ -1,8 +1,9 @@
-import { Duplex, Writable } from 'node:stream';
-import { CompressStream } from 'zstd-napi';
+import { type Duplex, Transform, type TransformCallback } from 'node:stream';
+import binding from 'zstd-napi/binding';
 import type { ArchiveFormat } from '@prombackup/contract';
 import { ParallelGzip } from './parallel-gzip';
-import type { ReadSlots } from './read-slots';
+import { ReadSlots, SLOT_BYTES } from './read-slots';
+import { collectGarbageEvery } from './member-garbage';
 import { TarBoundarySplitter } from './tar-boundary-splitter';
 
 
@@ -17,7 +18,7 @@ const TAR_BLOCK = 512;
  * give identical compressed runs (rsync and deduplicating stores can reuse them): before the
  * file's header, and again after it, since the header names the snapshot and so differs.
  */
-export function createTarCompressor(format: Exclude<ArchiveFormat, 'tar'>, level: number, slots?: ReadSlots): Duplex {
+export function createTarCompressor(format: Exclude<ArchiveFormat, 'tar'>, level: number, slots = new ReadSlots()): Duplex {
   return format === 'tgz' ? new TarGzip(level, slots) : zstd(level, slots);
 }
 
@@ -27,7 +28,7 @@ class TarGzip extends ParallelGzip {
 
   constructor(
     level: number,
-    private readonly slots?: ReadSlots,
+    private readonly slots: ReadSlots,
   ) {
     super(level);
   }
@@ -35,7 +36,7 @@ class TarGzip extends ParallelGzip {
   protected override feed(chunk: Buffer): void {
     this.feedPieces(chunk);
     // add() copied the bytes into a member buffer (the splitter copies only a split header).
-    this.slots?.release(chunk);
+    this.slots.release(chunk);
   }
 
   private feedPieces(chunk: Buffer): void {
@@ -54,6 +55,19 @@ class TarGzip extends ParallelGzip {
   protected override rest(): Buffer {
     return this.splitter.rest();
   }
+
+  /**
+   * zlib gives each member a buffer of its own, larger than the member. A copy into one of the
+   * download's slots lets that buffer die at once (the hashing worker then reads the slot in
+   * place, so this copy replaces the one into the hash's ring).
+   */
+  protected override handOver(member: Buffer): Buffer {
+    if (member.length > SLOT_BYTES) return member;
+    const slot = this.slots.take();
+    member.copy(slot);
+    collectGarbageEvery(member.length);
+    return slot.subarray(0, member.length);
+  }
 }
 
 /** zstd's own worker threads compress while this thread archives and sends. */
@@ -61,51 +75,98 @@ export const ZSTD_WORKERS = 2;
 /** Input per zstd job: small jobs keep the buffers of both workers (and our memory) small. */
 export const ZSTD_JOB_BYTES = 1024 * 1024;
 
-function zstd(level: number, slots?: ReadSlots): Duplex {
-  const inner = new CompressStream({ compressionLevel: level, checksumFlag: true, nbWorkers: ZSTD_WORKERS, jobSize: ZSTD_JOB_BYTES });
-  const splitter = new TarBoundarySplitter(RESET_BEFORE_FILES_OVER);
+/** An output slot with less room than this is sent on, and compression goes on in a fresh one. */
+const MIN_OUTPUT_ROOM = 64 * 1024;
+const NO_BYTES = Buffer.alloc(0);
 
-  // Waits until zstd has taken the bytes in: compressStream2 copies them into its job buffers
-  // synchronously, so the chunk's read slot is free again once its last piece is written.
-  const write = (data: Buffer) =>
-    new Promise<void>((resolve, reject) => {
-      if (data.length === 0) resolve();
-      else inner.write(data, (err) => (err ? reject(err) : resolve()));
-    });
-  // A new frame starts from nothing; concatenated frames are one valid zstd stream.
-  const endFrame = () => new Promise<void>((resolve, reject) => inner.endFrame((err) => (err ? reject(err) : resolve())));
+/**
+ * zstd through the binding's streaming call, writing compressed bytes straight into the
+ * download's slots: nothing is allocated per chunk, and the hashing worker reads the output
+ * where it lies. A new frame starts around every large file; concatenated frames are one valid
+ * zstd stream.
+ */
+class TarZstd extends Transform {
+  private readonly cctx = new binding.CCtx();
+  private readonly splitter = new TarBoundarySplitter(RESET_BEFORE_FILES_OVER);
+  private out: Buffer;
+  private outBytes = 0;
+  // Whether bytes went in since the last frame ended: ending an empty frame would add one.
+  private frameHasData = false;
+  private sentAny = false;
 
-  const writable = new Writable({
-    highWaterMark: 1024 * 1024,
-    // Finishing the writable side must not tear down the compressor, which still has output to give.
-    autoDestroy: false,
-    write(chunk: Buffer, _encoding, callback) {
-      (async () => {
-        for (const piece of splitter.split(chunk)) {
-          if (!piece.startsLargeFile) {
-            await write(piece.data);
-            continue;
-          }
-          await endFrame();
-          await write(piece.data.subarray(0, TAR_BLOCK));
-          await endFrame();
-          await write(piece.data.subarray(TAR_BLOCK));
+  constructor(
+    level: number,
+    private readonly slots: ReadSlots,
+  ) {
+    super({ highWaterMark: 1024 * 1024 });
+    this.cctx.setParameter(binding.CParameter.compressionLevel, level);
+    this.cctx.setParameter(binding.CParameter.checksumFlag, 1);
+    this.cctx.setParameter(binding.CParameter.nbWorkers, ZSTD_WORKERS);
+    this.cctx.setParameter(binding.CParameter.jobSize, ZSTD_JOB_BYTES);
+    this.out = slots.take();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      for (const piece of this.splitter.split(chunk)) {
+        if (!piece.startsLargeFile) {
+          this.compress(piece.data, false);
+          continue;
         }
-      })().then(() => {
-        slots?.release(chunk);
-        callback();
-      }, callback);
-    },
-    final(callback) {
-      write(splitter.rest()).then(() => {
-        inner.end();
-        callback();
-      }, callback);
-    },
-    destroy(error, callback) {
-      inner.destroy(error ?? undefined);
-      callback(error);
-    },
-  });
-  return Duplex.from({ writable, readable: inner });
+        this.endFrame();
+        this.compress(piece.data.subarray(0, TAR_BLOCK), false);
+        this.endFrame();
+        this.compress(piece.data.subarray(TAR_BLOCK), false);
+      }
+      // compressStream2 copied what it consumed into zstd's own job buffers.
+      this.slots.release(chunk);
+      callback();
+    } catch (err) {
+      callback(err as Error);
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    try {
+      this.compress(this.splitter.rest(), false);
+      // Empty input still gets one (empty) frame: zero bytes are no zstd stream.
+      if (this.frameHasData || !this.sentAny) this.compress(NO_BYTES, true);
+      this.sendOutput();
+      this.slots.release(this.out);
+      callback();
+    } catch (err) {
+      callback(err as Error);
+    }
+  }
+
+  private endFrame(): void {
+    if (this.frameHasData) this.compress(NO_BYTES, true);
+  }
+
+  /** Feeds `input` to zstd; with `end`, also ends the frame and collects all of its output. */
+  private compress(input: Buffer, end: boolean): void {
+    if (input.length > 0) this.frameHasData = true;
+    const directive = end ? binding.EndDirective.end : binding.EndDirective.continue;
+    for (;;) {
+      const [left, produced, consumed] = this.cctx.compressStream2(this.out.subarray(this.outBytes), input, directive);
+      this.outBytes += produced;
+      input = input.subarray(consumed);
+      if (this.out.length - this.outBytes < MIN_OUTPUT_ROOM) this.sendOutput();
+      if (input.length === 0 && (!end || left === 0)) break;
+    }
+    if (end) this.frameHasData = false;
+  }
+
+  private sendOutput(): void {
+    if (this.outBytes === 0) return;
+    const full = this.out.subarray(0, this.outBytes);
+    this.out = this.slots.take();
+    this.outBytes = 0;
+    this.sentAny = true;
+    this.push(full);
+  }
+}
+
+function zstd(level: number, slots: ReadSlots): Duplex {
+  return new TarZstd(level, slots);
 }

@@ -12,8 +12,8 @@ const HASH_AHEAD = 3;
  *
  * Chunks that lie in the download's read slots go to the worker and to the socket without a
  * copy; their slot is released once both are done with it (the socket's write callback says
- * the kernel has the bytes). Other chunks (tar headers, compressed output) are copied into the
- * hash's ring.
+ * the kernel has the bytes). Other chunks (tar headers, the rare output that did not fit a slot)
+ * are copied into the hash's ring.
  */
 export class DownloadSink extends Writable {
   bytes = 0;

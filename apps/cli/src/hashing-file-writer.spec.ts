@@ -1,0 +1,106 @@
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import ts from 'typescript';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HashingFileWriter } from './hashing-file-writer';
+
+const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+const MiB = 1024 * 1024;
+
+let dir: string;
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pb-writer-'));
+});
+afterEach(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+/** `data` as a stream of chunks of the given sizes, repeated. */
+function chunked(data: Buffer, sizes: number[]): Readable {
+  const chunks: Buffer[] = [];
+  for (let at = 0, i = 0; at < data.length; i++) {
+    const size = sizes[i % sizes.length];
+    chunks.push(data.subarray(at, at + size));
+    at += size;
+  }
+  return Readable.from(chunks, { objectMode: false });
+}
+
+describe('HashingFileWriter', () => {
+  it.each([
+    ['empty', 0, [1]],
+    ['1 byte', 1, [1]],
+    ['64 KiB', 64 * 1024, [64 * 1024]],
+    ['3 MiB + 7 in odd chunks', 3 * MiB + 7, [1, 65_536, 1_000_003, 7, MiB]],
+    ['several rings full', 20 * MiB + 4095, [3 * MiB + 1, 65_536]],
+  ])('writes and hashes %s exactly', async (_name, size, sizes) => {
+    const data = randomBytes(size);
+    const file = path.join(dir, 'out');
+    const writer = new HashingFileWriter(file, { slotBytes: MiB, slots: 4 });
+    await pipeline(chunked(data, sizes), writer);
+    expect(writer.bytes).toBe(size);
+    expect(writer.sha256).toBe(sha(data));
+    expect((await fs.readFile(file)).equals(data)).toBe(true);
+  });
+
+  it('takes bytes received straight into its slots', async () => {
+    const data = randomBytes(5 * MiB + 123);
+    const file = path.join(dir, 'out');
+    const writer = new HashingFileWriter(file, { slotBytes: MiB, slots: 2 });
+    for (let at = 0; at < data.length; ) {
+      if (!writer.ready) await writer.whenReady();
+      const n = data.copy(writer.space(), 0, at, at + 300_000);
+      at += n;
+      writer.advance(n);
+    }
+    await new Promise<void>((resolve, reject) => writer.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    expect(writer.sha256).toBe(sha(data));
+    expect((await fs.readFile(file)).equals(data)).toBe(true);
+  });
+
+  it('fails with the reason when the disk takes no more', async () => {
+    // /dev/full refuses every write with ENOSPC, as a full disk does.
+    const writer = new HashingFileWriter('/dev/full', { exclusive: false, slotBytes: MiB, slots: 2 });
+    await expect(pipeline(chunked(randomBytes(4 * MiB), [65_536]), writer)).rejects.toThrow(/cannot write \/dev\/full: ENOSPC/);
+    expect(writer.sha256).toBeUndefined();
+  });
+
+  it('refuses to replace an existing file', async () => {
+    const file = path.join(dir, 'exists');
+    await fs.writeFile(file, 'precious');
+    const writer = new HashingFileWriter(file);
+    await expect(pipeline(Readable.from([Buffer.from('new')]), writer)).rejects.toThrow(/cannot create .*exists: EEXIST/);
+    expect(await fs.readFile(file, 'utf8')).toBe('precious');
+  });
+
+  it('stops cleanly when the source fails halfway', async () => {
+    const file = path.join(dir, 'out');
+    const writer = new HashingFileWriter(file, { slotBytes: MiB, slots: 2 });
+    async function* cut() {
+      yield randomBytes(3 * MiB);
+      throw new Error('connection reset');
+    }
+    await expect(pipeline(Readable.from(cut()), writer)).rejects.toThrow('connection reset');
+    expect(writer.destroyed).toBe(true);
+    expect(writer.sha256).toBeUndefined();
+  });
+
+  it('lets the process exit once the file is written', async () => {
+    // Runs the compiled module in a fresh process, which must end on its own.
+    const source = await fs.readFile(path.join(import.meta.dirname, 'hashing-file-writer.ts'), 'utf8');
+    const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
+    await fs.writeFile(path.join(dir, 'writer.js'), js);
+    const script = `
+      const { HashingFileWriter } = require(${JSON.stringify(path.join(dir, 'writer.js'))});
+      const w = new HashingFileWriter(${JSON.stringify(path.join(dir, 'out'))});
+      w.end(Buffer.alloc(3_000_000, 1), () => console.log(w.sha256));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { timeout: 10_000 });
+    expect(stdout.trim()).toBe(sha(Buffer.alloc(3_000_000, 1)));
+  });
+});

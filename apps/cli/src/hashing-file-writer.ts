@@ -1,0 +1,284 @@
+import { Writable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+
+const SLOT_BYTES = 1024 * 1024;
+const SLOTS = 8;
+/** O_DIRECT wants memory, file offsets and lengths in multiples of the device block; 4 KiB covers them all. */
+const BLOCK = 4096;
+
+// Kept as source text so the same code runs from the compiled CLI and from TypeScript tests.
+// The worker owns the file: it opens it, writes each slot at its offset and closes it, so no
+// write can land on a descriptor number the main thread has already closed and reused.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const { createHash } = require('node:crypto');
+const { path, memory, exclusive, slotBytes } = workerData;
+const { O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_DIRECT } = fs.constants;
+const slots = new Uint8Array(memory);
+const hash = createHash('sha256');
+let fd;
+let directFd;
+let writing = 0;
+let truncateTo = -1;
+let failed = false;
+let finishing;
+
+try {
+  fd = fs.openSync(path, O_WRONLY | O_CREAT | (exclusive ? O_EXCL : O_TRUNC), 0o644);
+  try {
+    // Written data bypasses the page cache: no kernel copy of every byte, and the fsync before
+    // the rename has almost nothing left to flush. File systems that refuse it keep fd as is.
+    directFd = fs.openSync(path, O_WRONLY | O_DIRECT);
+    fs.closeSync(fd);
+    fd = directFd;
+  } catch {}
+} catch (err) {
+  failed = true;
+  parentPort.postMessage(['error', 'cannot create ' + path + ': ' + err.message]);
+}
+
+function fail(err) {
+  if (failed) return;
+  failed = true;
+  parentPort.postMessage(['error', 'cannot write ' + path + ': ' + err.message]);
+}
+
+function write(start, length, position, done) {
+  const used = fd;
+  fs.write(used, slots, start, length, position, (err, written) => {
+    if (err && err.code === 'EINVAL' && used === directFd) {
+      // A file system that takes O_DIRECT but not these writes gets the rest through the page
+      // cache. The direct descriptor stays open until the end: other writes may be using it.
+      if (fd === directFd) {
+        try {
+          fd = fs.openSync(path, O_WRONLY);
+        } catch (reopenErr) {
+          return done(reopenErr);
+        }
+      }
+      return write(start, length, position, done);
+    }
+    if (err) return done(err);
+    if (written < length) return write(start + written, length - written, position + written, done);
+    done();
+  });
+}
+
+function settle() {
+  if (writing > 0 || !finishing) return;
+  if (!failed && finishing === 'end' && truncateTo >= 0) {
+    try {
+      fs.ftruncateSync(fd, truncateTo);
+    } catch (err) {
+      fail(err);
+    }
+  }
+  for (const open of new Set([fd, directFd])) if (open !== undefined) fs.closeSync(open);
+  fd = directFd = undefined;
+  parentPort.postMessage(failed || finishing !== 'end' ? ['closed'] : ['done', hash.digest('hex')]);
+}
+
+parentPort.on('message', (message) => {
+  if (typeof message === 'string') {
+    finishing = message;
+    return settle();
+  }
+  const [slot, length, position] = message;
+  if (failed) return;
+  const start = slot * slotBytes;
+  let size = length;
+  if (fd === directFd && length % ${BLOCK} !== 0) {
+    // Only the last slot can be partial: it is written up to a whole block and the file cut back.
+    size = Math.ceil(length / ${BLOCK}) * ${BLOCK};
+    truncateTo = position + length;
+  }
+  writing++;
+  // The write goes to the thread pool first, so the disk works while this thread hashes.
+  write(start, size, position, (err) => {
+    writing--;
+    if (err) fail(err);
+    else parentPort.postMessage(['free', slot]);
+    settle();
+  });
+  hash.update(slots.subarray(start, start + length));
+});
+`;
+
+type FromWorker = ['free', number] | ['error', string] | ['done', string] | ['closed'];
+
+// Node gives out page-aligned shared memory only as WebAssembly memory; Buffers and plain
+// SharedArrayBuffers sit 16 bytes past a page boundary, which O_DIRECT refuses.
+const { Memory } = (
+  globalThis as unknown as { WebAssembly: { Memory: new (pages: { initial: number; maximum: number; shared: true }) => { buffer: SharedArrayBuffer } } }
+).WebAssembly;
+
+export interface HashingFileWriterOptions {
+  /** Fail if the file exists (the default), rather than truncating it. */
+  exclusive?: boolean;
+  slotBytes?: number;
+  slots?: number;
+}
+
+/**
+ * Writes a stream to a file and computes its SHA-256 on one worker thread, so the thread that
+ * receives the bytes spends nothing on hashing or on the disk. Bytes go into a small ring of
+ * shared slots; a full slot goes to the worker, which hashes it, writes it at its offset and hands
+ * it back. When every slot is out, writes wait. Producers can copy into it as a Writable, or
+ * receive straight into it with space() and advance(). The worker thread lives until the stream
+ * finishes or is destroyed.
+ */
+export class HashingFileWriter extends Writable {
+  /** Bytes accepted so far. */
+  bytes = 0;
+  /** Hex SHA-256 of every byte, once the stream has finished. */
+  sha256?: string;
+  /** Why the file could not be written, if it could not. */
+  failure?: Error;
+
+  private readonly slotBytes: number;
+  private readonly memory: Buffer;
+  private readonly busy: boolean[];
+  private readonly worker: Worker;
+  private slot = 0;
+  private fill = 0;
+  private position = 0;
+  private waiters: Array<() => void> = [];
+  private finishing?: Promise<void>;
+  private finished?: () => void;
+  private exited = false;
+
+  constructor(
+    readonly path: string,
+    options: HashingFileWriterOptions = {},
+  ) {
+    const slotBytes = options.slotBytes ?? SLOT_BYTES;
+    const slots = options.slots ?? SLOTS;
+    if (slotBytes % 65536 !== 0) throw new Error('slotBytes must be a multiple of 64 KiB');
+    // Chunks up to a slot are taken whole without the stream buffering them or waiting for 'drain'.
+    super({ highWaterMark: slotBytes });
+    this.slotBytes = slotBytes;
+    const pages = (slotBytes * slots) / 65536;
+    const shared = new Memory({ initial: pages, maximum: pages, shared: true }).buffer;
+    this.memory = Buffer.from(shared);
+    this.busy = new Array<boolean>(slots).fill(false);
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, memory: shared, exclusive: options.exclusive ?? true, slotBytes } });
+    this.worker.on('message', (message: FromWorker) => this.onMessage(message));
+    this.worker.on('error', (err) => this.fail(new Error(`the file writer thread failed: ${err.message}`)));
+    this.worker.on('exit', () => this.onExit());
+  }
+
+  /**
+   * Free memory in the slot being filled, for receiving bytes in place; report them with
+   * advance(). Only usable while `ready` is true: otherwise wait with whenReady().
+   */
+  space(): Buffer {
+    return this.memory.subarray(this.slot * this.slotBytes + this.fill, (this.slot + 1) * this.slotBytes);
+  }
+
+  /** Whether space() may be written to now. */
+  get ready(): boolean {
+    return !this.busy[this.slot] && !this.failure;
+  }
+
+  /** Records `n` bytes placed at the start of space(); returns `ready`. */
+  advance(n: number): boolean {
+    this.fill += n;
+    this.bytes += n;
+    if (this.fill === this.slotBytes) this.send();
+    return this.ready;
+  }
+
+  /** Resolves once space() may be written to; rejects if writing failed. */
+  whenReady(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.failure) reject(this.failure);
+        else if (this.busy[this.slot]) this.waiters.push(check);
+        else resolve();
+      };
+      check();
+    });
+  }
+
+  /** Gives up; resolves once the worker has closed the file, so that removing the file is final. */
+  async abort(): Promise<void> {
+    this.destroy();
+    await this.finish('close');
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+    let at = 0;
+    const take = () => {
+      while (at < chunk.length && this.ready) {
+        const n = chunk.copy(this.space(), 0, at);
+        at += n;
+        this.advance(n);
+      }
+      if (at === chunk.length) callback();
+      else this.whenReady().then(take, callback);
+    };
+    take();
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    if (this.fill > 0) this.send();
+    this.finish('end').then(() => callback(this.failure), callback);
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    // Lets writes still under way end before the worker closes the file.
+    this.finish('close').then(() => callback(err), () => callback(err));
+  }
+
+  private send(): void {
+    this.busy[this.slot] = true;
+    this.worker.postMessage([this.slot, this.fill, this.position]);
+    this.position += this.fill;
+    this.slot = (this.slot + 1) % this.busy.length;
+    this.fill = 0;
+  }
+
+  private onMessage(message: FromWorker): void {
+    if (message[0] === 'free') {
+      this.busy[message[1]] = false;
+      this.wake();
+    } else if (message[0] === 'error') {
+      this.fail(new Error(message[1]));
+    } else if (message[0] === 'done' || message[0] === 'closed') {
+      if (message[0] === 'done') this.sha256 = message[1];
+      this.finished?.();
+    }
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
+  /** Ends the worker's work ('end': digest; 'close': give up), then the worker; once only. */
+  private finish(command: 'end' | 'close'): Promise<void> {
+    this.finishing ??= new Promise<void>((resolve) => {
+      this.finished = resolve;
+      if (this.exited) resolve();
+      else this.worker.postMessage(command);
+    }).then(async () => {
+      this.worker.removeAllListeners('exit');
+      await this.worker.terminate();
+    });
+    return this.finishing;
+  }
+
+  private onExit(): void {
+    // A thread that died cannot answer: nothing is written any more, so waiting ends here.
+    this.exited = true;
+    this.fail(new Error('the file writer thread stopped unexpectedly'));
+    this.finished?.();
+  }
+}
