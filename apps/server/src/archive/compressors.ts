@@ -3,7 +3,6 @@ import binding from 'zstd-napi/binding';
 import type { ArchiveFormat } from '@prombackup/contract';
 import { ParallelGzip } from './parallel-gzip';
 import { ReadSlots, SLOT_BYTES } from './read-slots';
-import { collectGarbageEvery } from './member-garbage';
 import { TarBoundarySplitter } from './tar-boundary-splitter';
 
 
@@ -58,14 +57,13 @@ class TarGzip extends ParallelGzip {
 
   /**
    * zlib gives each member a buffer of its own, larger than the member. A copy into one of the
-   * download's slots lets that buffer die at once (the hashing worker then reads the slot in
-   * place, so this copy replaces the one into the hash's ring).
+   * download's slots lets that buffer die at once rather than wait in the pipeline, and the
+   * hashing worker reads the slot in place: this copy replaces the one into the hash's ring.
    */
   protected override handOver(member: Buffer): Buffer {
     if (member.length > SLOT_BYTES) return member;
     const slot = this.slots.take();
     member.copy(slot);
-    collectGarbageEvery(member.length);
     return slot.subarray(0, member.length);
   }
 }

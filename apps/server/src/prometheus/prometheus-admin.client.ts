@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { isSnapshotName } from '@prombackup/contract';
 import { ServerConfig } from '../config/server-config';
+import { type Exchange, type ExchangeError, exchange } from './http-exchange';
 
 export type PrometheusFailure = 'unreachable' | 'timeout' | 'admin_api_disabled' | 'refused' | 'bad_response';
 
@@ -32,22 +33,16 @@ export class PrometheusAdminClient {
         `Prometheus at ${endpoint} did not answer the snapshot request within ${formatSeconds(this.config.prometheusTimeoutMs)} ` +
           '(prometheus_timeout; snapshots of a large head block can take minutes)',
       );
-    let response: Response;
+    let response: Exchange;
     try {
-      response = await fetch(url, { method: 'POST', signal, redirect: 'follow' });
+      response = await exchange(url, 'POST', signal);
     } catch (err) {
       if (signal.aborted) throw timedOut();
-      const e = err as Error & { cause?: { code?: string } };
-      const code = e.cause?.code ? ` (${e.cause.code})` : '';
-      throw new PrometheusError('unreachable', `cannot reach Prometheus at ${endpoint}${code}`);
+      const e = err as ExchangeError;
+      if (e.afterHeaders) throw new PrometheusError('bad_response', `Prometheus at ${endpoint} broke off its answer to the snapshot request`);
+      throw new PrometheusError('unreachable', `cannot reach Prometheus at ${endpoint}${e.code ? ` (${e.code})` : ''}`);
     }
-    let text: string;
-    try {
-      text = await response.text();
-    } catch {
-      if (signal.aborted) throw timedOut();
-      throw new PrometheusError('bad_response', `Prometheus at ${endpoint} broke off its answer to the snapshot request (HTTP ${response.status})`);
-    }
+    const text = response.text;
     let body: { status?: unknown; data?: { name?: unknown } | null; error?: unknown } | undefined;
     try {
       const parsed: unknown = JSON.parse(text);
@@ -55,7 +50,7 @@ export class PrometheusAdminClient {
     } catch {
       body = undefined;
     }
-    if (!response.ok) {
+    if (response.status < 200 || response.status > 299) {
       const detail = (typeof body?.error === 'string' ? body.error : printable(text)).trim();
       if (response.status === 405 || /admin APIs? (is |are )?disabled/i.test(detail)) {
         throw new PrometheusError(
@@ -69,7 +64,7 @@ export class PrometheusAdminClient {
       throw new PrometheusError('refused', `Prometheus at ${endpoint} refused the snapshot with HTTP ${response.status}: ${detail || '(no message)'}${hint}`);
     }
     if (!body || typeof body.status !== 'string') {
-      const type = response.headers.get('content-type') ?? 'no content type';
+      const type = response.contentType ?? 'no content type';
       throw new PrometheusError(
         'bad_response',
         `Prometheus at ${endpoint} answered the snapshot request with something that is not JSON from its API (HTTP ${response.status}, ${type}: ${printable(text, 80) || 'empty body'}); is prometheus_endpoint right?`,
@@ -95,8 +90,8 @@ export class PrometheusAdminClient {
   /** True when Prometheus answers its readiness endpoint. */
   async ready(): Promise<boolean> {
     try {
-      const response = await fetch(`${this.config.prometheusEndpoint}/-/ready`, { signal: AbortSignal.timeout(5_000) });
-      return response.ok;
+      const response = await exchange(`${this.config.prometheusEndpoint}/-/ready`, 'GET', AbortSignal.timeout(5_000));
+      return response.status >= 200 && response.status <= 299;
     } catch {
       return false;
     }
