@@ -1074,7 +1074,7 @@ class Bench {
     if (this.input.bytes < 0.95e9) this.note(`the snapshot is ${fmtBytes(this.input.bytes)}: fixed costs (process start, first request) weigh more than on the tens-of-GB snapshots the targets are about.`);
     this.note('context rows (gzip, pigz -6, zstd -T1, Node in process) count their output with `tee >(openssl dgst -sha256 >&2) | wc -c`, a small extra stage; target references are timed exactly as `tar | X | openssl dgst -sha256` and their output is counted in the warm-up run only.');
     this.note('every round (and every RSS row) runs on a fresh server instance warmed up by one untimed tar download; within a round, its downloads share that instance, so a peak RSS can include what an earlier download of the round left in the heap.');
-    if (this.o.only.includes('cli')) this.note('the CLI row times with the CLI\'s own clock (--json "seconds": snapshot + download + SHA-256 + status check + rename), not Node/oclif start-up; its process wall time is in last-results.json (wallSeconds). The archive goes to the page cache (deleted right after), so disk write-back speed is not part of it.');
+    if (this.o.only.includes('cli')) this.note('the CLI row times with the CLI\'s own clock (--json "seconds": snapshot + download + SHA-256 + status check + rename), not Node/oclif start-up; its process wall time is in last-results.json (wallSeconds). The CLI writes with O_DIRECT where the file system allows it, so the disk write speed is part of it (the file is deleted right after).');
   }
 
   tableRows() {
