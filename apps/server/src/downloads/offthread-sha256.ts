@@ -39,6 +39,7 @@ let nextId = 0;
 
 function hashingWorker() {
   if (shared && !shared.failure) return shared;
+  // Hashing allocates little and steadily: a tight heap keeps the worker's share of memory small.
   const worker = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
   worker.unref();
   const state: NonNullable<typeof shared> = { worker, listeners: new Map() };
@@ -47,7 +48,6 @@ function hashingWorker() {
     state.failure = err;
     for (const listener of state.listeners.values()) listener(['free', -1, -1]);
   });
-  // Hashing is small and steady: a tight heap keeps the worker's share of the server's memory small.
   shared = state;
   return state;
 }
