@@ -6,7 +6,6 @@ import { ParallelGzip } from './parallel-gzip';
 import { ReadSlots, SLOT_BYTES } from './read-slots';
 import { TarBoundarySplitter } from './tar-boundary-splitter';
 
-
 /** Files larger than this start on a fresh compressor state. */
 export const RESET_BEFORE_FILES_OVER = 1024 * 1024;
 
@@ -19,7 +18,7 @@ const TAR_BLOCK = 512;
  * file's header, and again after it, since the header names the snapshot and so differs.
  */
 export function createTarCompressor(format: Exclude<ArchiveFormat, 'tar'>, level: number, slots = new ReadSlots()): Duplex {
-  return format === 'tgz' ? new TarGzip(level, slots) : zstd(level, slots);
+  return format === 'tgz' ? new TarGzip(level, slots) : new TarZstd(level, slots);
 }
 
 /** Parallel gzip members, with a member boundary before and after each large file's header. */
@@ -34,12 +33,6 @@ class TarGzip extends ParallelGzip {
   }
 
   protected override feed(chunk: Buffer): void {
-    this.feedPieces(chunk);
-    // add() copied the bytes into a member buffer (the splitter copies only a split header).
-    this.slots.release(chunk);
-  }
-
-  private feedPieces(chunk: Buffer): void {
     for (const piece of this.splitter.split(chunk)) {
       if (!piece.startsLargeFile) {
         this.add(piece.data);
@@ -50,6 +43,8 @@ class TarGzip extends ParallelGzip {
       this.cut();
       this.add(piece.data.subarray(TAR_BLOCK));
     }
+    // add() copied the bytes into a member buffer (the splitter copies only a split header).
+    this.slots.release(chunk);
   }
 
   protected override rest(): Buffer {
@@ -168,8 +163,4 @@ class TarZstd extends Transform {
     this.sentAny = true;
     this.push(full);
   }
-}
-
-function zstd(level: number, slots: ReadSlots): Duplex {
-  return new TarZstd(level, slots);
 }
