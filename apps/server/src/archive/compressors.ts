@@ -52,12 +52,11 @@ class TarGzip extends ParallelGzip {
   }
 
   /**
-   * zlib gives each member a buffer of its own, larger than the member. A copy into one of the
-   * download's slots lets that buffer die at once rather than wait in the pipeline, and the
-   * hashing worker reads the slot in place: this copy replaces the one into the hash's ring.
+   * A member moves into one of the download's slots, which the hashing worker reads in place:
+   * this copy replaces the one into the hash's ring, and frees the lane for its next member.
    */
   protected override handOver(member: Buffer): Buffer {
-    if (member.length > SLOT_BYTES) return member;
+    if (member.length > SLOT_BYTES) return Buffer.from(member);
     const slot = this.slots.take();
     member.copy(slot);
     return slot.subarray(0, member.length);

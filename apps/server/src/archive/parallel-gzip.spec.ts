@@ -4,7 +4,8 @@ import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { GZIP_BLOCK_BYTES, ParallelGzip } from './parallel-gzip';
+import { randomBytes } from 'node:crypto';
+import { GZIP_BLOCK_BYTES, GzipLane, ParallelGzip } from './parallel-gzip';
 
 /** Compressible bytes that differ block to block, so a member out of order would show. */
 function data(length: number): Buffer {
@@ -56,4 +57,55 @@ describe('ParallelGzip', () => {
   it('writes nothing for no input', async () => {
     expect((await gzipAll(Buffer.alloc(0), 1)).length).toBe(0);
   });
+
+  it('stops cleanly when destroyed while members are compressing', async () => {
+    const gz = new ParallelGzip(1);
+    gz.on('error', () => undefined);
+    gz.write(data(GZIP_BLOCK_BYTES * 6));
+    gz.destroy();
+    await new Promise((resolve) => gz.once('close', resolve));
+    // Members still on the thread pool call back into closed lanes; the process must survive it.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(gz.destroyed).toBe(true);
+  });
 });
+
+describe('GzipLane', () => {
+  it('writes every member into the same memory, each one whole on its own', async () => {
+    const lane = new GzipLane(1);
+    const inputs = [data(GZIP_BLOCK_BYTES), data(300_000).reverse(), Buffer.from('short')];
+    const members: Buffer[] = [];
+    for (const input of inputs) {
+      input.copy(lane.input);
+      const member = await lane.compress(input.length);
+      if (members.length > 0) expect(member.buffer).toBe(members[0]!.buffer);
+      expect(zlib.gunzipSync(member).equals(input)).toBe(true);
+      members.push(member);
+      lane.recycle();
+    }
+    lane.close();
+  });
+
+  it('gives back a whole member when zlib needs more room than one pass has (incompressible input)', async () => {
+    const lane = new GzipLane(1);
+    const input = randomBytes(GZIP_BLOCK_BYTES);
+    input.copy(lane.input);
+    const member = await lane.compress(input.length);
+    expect(member.length).toBeGreaterThan(input.length);
+    expect(zlib.gunzipSync(member).equals(input)).toBe(true);
+    lane.recycle();
+    // The lane still works after the second pass.
+    Buffer.from('after').copy(lane.input);
+    expect(zlib.gunzipSync(await lane.compress(5)).toString()).toBe('after');
+    lane.close();
+  });
+
+  it('rejects a compression that close() interrupts', async () => {
+    const lane = new GzipLane(1);
+    data(GZIP_BLOCK_BYTES).copy(lane.input);
+    const member = lane.compress(GZIP_BLOCK_BYTES);
+    lane.close();
+    await expect(member).rejects.toThrow(/closed/);
+  });
+});
+
