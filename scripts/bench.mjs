@@ -596,7 +596,8 @@ class Bench {
    * One or more concurrent downloads of ours with curl to /dev/null. Retries when the server
    * answers 429 (a previous download's slot not yet released).
    */
-  async runDownload(row, { name, format, level, n = 1, limitRate, warmup = false, inputBytes }) {
+  // `pipe`: a shell command that takes the body instead of /dev/null (one download only).
+  async runDownload(row, { name, format, level, n = 1, limitRate, warmup = false, inputBytes, pipe }) {
     if (this.server.exitCode !== null || this.server.signalCode !== null) {
       this.note(`the server died (exit ${this.server.exitCode ?? this.server.signalCode}; see ${path.join(this.o.cacheDir, 'server.log')}) before "${row.label}"; restarted it.`);
       await this.startServer({ quiet: true });
@@ -607,10 +608,13 @@ class Bench {
         const url = this.downloadUrl(name, format, level);
         const curl = (i) =>
           `curl -sS ${limitRate ? `--limit-rate ${Math.round(limitRate)} ` : ''}-o /dev/null -D ${shq(`${tmp}/h${i}`)} -w '%{http_code} %{size_download}\\n' ${shq(url)}`;
-        const script = n === 1 ? curl(0) : `${Array.from({ length: n }, (_, i) => `${curl(i)} &`).join('\n')}\nwait`;
+        const piped = `set -o pipefail; curl -sS -D ${shq(`${tmp}/h0`)} -w '%{stderr}HTTP %{http_code} %{size_download}\\n' ${shq(url)} | ${pipe}`;
+        const script = pipe ? piped : n === 1 ? curl(0) : `${Array.from({ length: n }, (_, i) => `${curl(i)} &`).join('\n')}\nwait`;
         await this.waitQuiet();
         const m = await measureShell(script, { serverPid: this.server.pid });
-        const answers = m.stdout.trim().split('\n').map((l) => l.split(' ').map(Number));
+        const answers = pipe
+          ? [...m.stderr.matchAll(/^HTTP (\d+) (\d+)$/gm)].map((a) => [Number(a[1]), Number(a[2])])
+          : m.stdout.trim().split('\n').map((l) => l.split(' ').map(Number));
         if (answers.some(([code]) => code === 429) && attempt < 5) {
           log(`  ${row.label}: 429 from the server (download slots busy); retrying in 2s`);
           await sleep(2000);
@@ -893,9 +897,18 @@ class Bench {
       this.logRun(cliRow, rec, warmup);
       if (rec.ok) log(`    (process wall time ${fmtSecs(m.seconds)} = ${fx(input / m.seconds / MB, 0)} MB/s including Node/oclif start-up)`);
     };
+    // The same work done by C tools, for context: the archive to a file through the page cache,
+    // hashed beside it. No fsync, no verification; the file is deleted after each run.
+    const toolsRow = this.base('cli-tools', 'curl | tee FILE | openssl dgst -sha256 (the same work by C tools)', 'cli', 'context');
+    const toolsFile = path.join(outDir, 'tools.tar');
+    const tools = async ({ warmup }) => {
+      await this.runDownload(toolsRow, { name: this.snapName, format: 'tar', warmup, pipe: `tee ${shq(toolsFile)} | openssl dgst -sha256 >/dev/null` });
+      fs.rmSync(toolsFile, { force: true });
+    };
     await this.rounds([
       { runs: this.o.runs, warmup: true, fn: ({ warmup }) => this.runDownload(curlRow, { name: this.snapName, format: 'tar', warmup }) },
       { runs: this.o.runs, warmup: true, fn: cli },
+      { runs: this.o.contextRuns, warmup: false, fn: tools },
     ]);
   }
 
