@@ -63,15 +63,15 @@ describe('prombackup-server command line', () => {
     }
   });
 
-  it('runs with the memory tuning of its #! line: V8 lite mode and two malloc arenas', async () => {
+  it('runs with the memory tuning of its #! line: a 1 MB young generation, a size-optimised heap and two malloc arenas', async () => {
     const server = await startServer(['-snapshot_dir', '/nonexistent/snapshots']);
     try {
       const environ = readFileSync(`/proc/${server.process.pid}/environ`, 'utf8').split('\0');
       expect(environ).toContain('MALLOC_ARENA_MAX=2');
-      expect(readFileSync(`/proc/${server.process.pid}/cmdline`, 'utf8').split('\0')).toContain('--lite-mode');
+      expect(readFileSync(`/proc/${server.process.pid}/cmdline`, 'utf8').split('\0')).toContain('--optimize-for-size');
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
       const newSpace = Number(/^nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)/m.exec(metrics)?.[1]);
-      // Node's default is 16 MB per semi-space, 32 MB in all; lite mode gives two of 1 MB.
+      // Node's default is 16 MB per semi-space, 32 MB in all; two of 1 MB here.
       expect(newSpace).toBeGreaterThan(0);
       expect(newSpace).toBeLessThanOrEqual(2 * 1024 * 1024);
     } finally {
