@@ -76,7 +76,7 @@ const OPTIONS = [
   ['small-gb', 'BENCH_SMALL_GB', '0.5', 'Size of the small snapshot for the RSS comparison (hard links to the real blocks).'],
   ['large-gb', 'BENCH_LARGE_GB', '5', 'Size of the large snapshot for the RSS comparison (the real blocks hard-linked repeatedly).'],
   ['rss-formats', 'BENCH_RSS_FORMATS', 'tar,tgz,tzst', 'Formats downloaded from the small and the large snapshot.'],
-  ['concurrent-formats', 'BENCH_CONCURRENT_FORMATS', 'tar,tzst', 'Formats downloaded concurrently.'],
+  ['concurrent-formats', 'BENCH_CONCURRENT_FORMATS', 'tar,tgz,tzst', 'Formats downloaded concurrently.'],
   ['concurrency', 'BENCH_CONCURRENCY', '4', 'Concurrent downloads in the concurrency rows.'],
   ['slow-client-mbps', 'BENCH_SLOW_CLIENT_MBPS', '100', 'Rate limit (MB/s) of the slow-client RSS row (backpressure check); 0 skips it.'],
   ['quiet-wait', 'BENCH_QUIET_WAIT', '20', 'Before each run, wait up to this many seconds for the rest of the machine to use less than --quiet-cores (0: never wait).'],
