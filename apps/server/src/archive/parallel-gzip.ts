@@ -24,7 +24,12 @@ export function gzipMemberOptions(level: number): zlib.ZlibOptions {
   return { level, memLevel: 9, chunkSize: OUTPUT_BYTES };
 }
 
-/** The parts of Node's zlib object that a lane drives directly rather than as a stream. */
+/**
+ * The parts of Node's zlib object that a lane drives directly rather than as a stream. They are
+ * underscored internals (npm's tar, through minizlib, calls _processChunk too). Should a Node
+ * release rename them, output stays correct (zlib would allocate per member again) and
+ * parallel-gzip.spec.ts, which checks that members share memory, fails.
+ */
 interface ZlibEngine extends zlib.Gzip {
   /** Compresses one chunk with the given flush on the thread pool (Node keeps it for compatibility). */
   _processChunk(chunk: Buffer, flushFlag: number, callback: () => void): void;
