@@ -594,9 +594,9 @@ class Bench {
 
   /**
    * One or more concurrent downloads of ours with curl to /dev/null. Retries when the server
-   * answers 429 (a previous download's slot not yet released).
+   * answers 429 (a previous download's slot not yet released). With `pipe` (a shell command,
+   * one download only), the body goes to that command instead of /dev/null.
    */
-  // `pipe`: a shell command that takes the body instead of /dev/null (one download only).
   async runDownload(row, { name, format, level, n = 1, limitRate, warmup = false, inputBytes, pipe }) {
     if (this.server.exitCode !== null || this.server.signalCode !== null) {
       this.note(`the server died (exit ${this.server.exitCode ?? this.server.signalCode}; see ${path.join(this.o.cacheDir, 'server.log')}) before "${row.label}"; restarted it.`);
