@@ -16,5 +16,9 @@ describe('npm install -g', () => {
     expect(server).toMatch(/^prombackup-server \d+\.\d+\.\d+/);
     const cli = execFileSync(path.join(prefix, 'bin', 'prombackup'), ['--help']).toString();
     expect(cli).toMatch(/create\s+Take a snapshot, download it and verify it end to end/);
+    // Named after the command, not after the workspace package that holds it (prombackup-cli).
+    for (const flag of ['--version', '-version']) {
+      expect(execFileSync(path.join(prefix, 'bin', 'prombackup'), [flag]).toString()).toMatch(/^prombackup\/\d+\.\d+\.\d+ /);
+    }
   }, 120_000);
 });
