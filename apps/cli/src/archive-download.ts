@@ -31,7 +31,10 @@ class CapturingRequest extends BaseHttpRequest {
  * come from the generated `download` operation and the client's configuration.
  */
 export async function openDownload(client: PrombackupClient, params: DownloadParams, signal?: AbortSignal): Promise<OpenedDownload> {
-  const request = await downloadRequest(client, params);
+  return sendDownload(await downloadRequest(client, params), signal);
+}
+
+async function sendDownload(request: DownloadRequest, signal?: AbortSignal): Promise<OpenedDownload> {
   const response = await send(request.url, request.method, request.headers, signal);
   const status = response.statusCode ?? 0;
   if (status < 200 || status >= 300) {
@@ -59,7 +62,7 @@ export interface InPlaceDownload {
 export async function openDownloadInPlace(client: PrombackupClient, params: DownloadParams): Promise<InPlaceDownload> {
   const request = await downloadRequest(client, params);
   if (!request.url.startsWith('http:') || request.method !== 'GET') {
-    const { id, body } = await openDownload(client, params);
+    const { id, body } = await sendDownload(request);
     return { id, receive: (sink) => pipeline(body, sink) };
   }
   let get: InPlaceGet;
@@ -83,7 +86,13 @@ export async function openDownloadInPlace(client: PrombackupClient, params: Down
   };
 }
 
-async function downloadRequest(client: PrombackupClient, params: DownloadParams) {
+interface DownloadRequest {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+}
+
+async function downloadRequest(client: PrombackupClient, params: DownloadParams): Promise<DownloadRequest> {
   const capture = new CapturingRequest(client.request.config);
   void new DownloadsService(capture).download(params);
   const options = capture.captured!;

@@ -103,14 +103,14 @@ export class DownloadsService {
   }
 
   /** Cuts a download off when its client has taken no bytes for download_idle_timeout. */
-  private watchProgress(counter: DownloadSink, abort: AbortController): NodeJS.Timeout {
+  private watchProgress(sink: DownloadSink, abort: AbortController): NodeJS.Timeout {
     const limit = this.config.downloadIdleTimeoutMs;
     let lastBytes = -1;
     let lastChange = Date.now();
     const timer = setInterval(
       () => {
-        if (counter.bytes !== lastBytes) {
-          lastBytes = counter.bytes;
+        if (sink.bytes !== lastBytes) {
+          lastBytes = sink.bytes;
           lastChange = Date.now();
         } else if (Date.now() - lastChange >= limit) {
           abort.abort(new Error(`the client took no data for ${formatDuration(limit)} (download_idle_timeout)`));
