@@ -1,4 +1,5 @@
 // The built prombackup CLI against the real server and a real Prometheus.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,6 +82,33 @@ describe('create', () => {
     expect(result.download_id).toBeTruthy();
     expect(result.seconds).toBeGreaterThan(0);
     await expectFaithful(data, format, result.snapshot_name);
+  });
+
+  it('downloads over https:// through the HTTPS client, and still catches a damaged byte', async () => {
+    // A TLS proxy with a certificate made for this test; the CLI trusts it through NODE_EXTRA_CA_CERTS.
+    const key = path.join(work, 'key.pem');
+    const cert = path.join(work, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const tls = await startFaultyProxy(server.url, 4096, { key: await fs.readFile(key, 'utf8'), cert: await fs.readFile(cert, 'utf8') });
+    try {
+      const tlsEnv = { PROMBACKUP_ENDPOINT: tls.url, NODE_EXTRA_CA_CERTS: cert };
+      const target = path.join(work, 'over-tls.tar');
+      const run = await runCli(['create', '--output', target, '--json'], { env: tlsEnv });
+      expect(run.code, run.stderr).toBe(0);
+      const result = JSON.parse(run.stdout.toString());
+      const data = await fs.readFile(target);
+      expect(result.sha256).toBe(sha256(data));
+      await expectFaithful(data, 'tar', result.snapshot_name);
+
+      tls.fault = 'flip-byte';
+      const damaged = path.join(work, 'damaged.tar');
+      const refused = await runCli(['create', '--output', damaged], { env: tlsEnv });
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/checksum mismatch/);
+      await expect(fs.access(damaged)).rejects.toThrow();
+    } finally {
+      await tls.close();
+    }
   });
 
   it.each(['tgz', 'tzst'] as const)('streams %s to standard output', async (format) => {

@@ -1,5 +1,6 @@
-// A small HTTP proxy that damages or cuts archive downloads on their way to the client.
+// A small HTTP (or HTTPS) proxy that damages or cuts archive downloads on their way to the client.
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export type Fault = 'none' | 'flip-byte' | 'cut';
@@ -10,11 +11,14 @@ export interface FaultyProxy {
   close(): Promise<void>;
 }
 
-/** Forwards every request to `target`; download bodies get `fault` applied after `afterBytes`. */
-export async function startFaultyProxy(target: string, afterBytes = 4096): Promise<FaultyProxy> {
+/**
+ * Forwards every request to `target`; download bodies get `fault` applied after `afterBytes`.
+ * With `tls` (a key and certificate in PEM), clients speak HTTPS to the proxy.
+ */
+export async function startFaultyProxy(target: string, afterBytes = 4096, tls?: { key: string; cert: string }): Promise<FaultyProxy> {
   const upstream = new URL(target);
   const proxy: FaultyProxy = { url: '', fault: 'none', close: async () => undefined };
-  const server = http.createServer((req, res) => {
+  const handle: http.RequestListener = (req, res) => {
     const out = http.request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
@@ -46,9 +50,10 @@ export async function startFaultyProxy(target: string, afterBytes = 4096): Promi
     );
     out.on('error', () => res.destroy());
     req.pipe(out);
-  });
+  };
+  const server = tls ? https.createServer(tls, handle) : http.createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  proxy.url = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   proxy.close = () => new Promise((resolve) => server.close(() => resolve()));
   return proxy;
 }
