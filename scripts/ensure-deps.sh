@@ -10,6 +10,8 @@ command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 if [ "${PROMBACKUP_WITH_TEST_TOOLS:-0}" = 1 ]; then
   command -v zstd >/dev/null 2>&1 || need_apt+=(zstd)
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+  # The https:// test of the CLI makes its certificate with openssl.
+  command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""
