@@ -1,8 +1,10 @@
 // The built prombackup CLI against the real server and a real Prometheus.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import net from 'node:net';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ARCHIVE_FORMATS, type ArchiveFormat } from '@prombackup/contract';
 import { describeFolder, readArchive, sha256 } from './support/archive';
@@ -116,6 +118,71 @@ describe('create', () => {
     expect(run.code).toBe(0);
     const name = /from snapshot (\S+),/.exec(run.stderr)![1];
     await expectFaithful(run.stdout, format, name);
+  });
+
+  it('streams into /dev/null without replacing it, hashed and verified', async () => {
+    const run = await runCli(['create', '--output', '/dev/null', '--json'], { env: env() });
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout.toString());
+    expect(result).toMatchObject({ path: '/dev/null', format: 'tar' });
+    expect(result.bytes).toBeGreaterThan(1024);
+    expect(result.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect((await fs.stat('/dev/null')).isCharacterDevice()).toBe(true);
+    expect((await fs.readdir('/dev')).filter((f) => f.endsWith('.partial'))).toEqual([]);
+  });
+
+  it('streams into a named pipe that another program reads', async () => {
+    const fifo = path.join(work, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const read = promisify(execFile)('cat', [fifo], { encoding: 'buffer', maxBuffer: 512 * 1024 * 1024 });
+    const run = await runCli(['create', '--format', 'tzst', '--output', fifo, '--json'], { env: env() });
+    expect(run.code, run.stderr).toBe(0);
+    const data = (await read).stdout;
+    const result = JSON.parse(run.stdout.toString());
+    expect(result).toMatchObject({ path: fifo, bytes: data.length, sha256: sha256(data) });
+    await expectFaithful(data, 'tzst', result.snapshot_name);
+    expect((await fs.stat(fifo)).isFIFO()).toBe(true);
+    expect(await fs.readdir(work)).toEqual(['pipe']);
+  });
+
+  it('fails a damaged download into a named pipe, and leaves the pipe a pipe', async () => {
+    proxy.fault = 'flip-byte';
+    const fifo = path.join(work, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const read = promisify(execFile)('cat', [fifo], { encoding: 'buffer', maxBuffer: 512 * 1024 * 1024 });
+    const run = await runCli(['create', '-server', proxy.url, '--output', fifo]);
+    await read;
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/checksum mismatch/);
+    expect((await fs.stat(fifo)).isFIFO()).toBe(true);
+  });
+
+  it('puts the file in the folder --output names, under the server\'s file name', async () => {
+    const run = await runCli(['create', '--format', 'tgz', '--output', work, '--json'], { env: env() });
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout.toString());
+    expect(result.path).toBe(path.join(work, `${result.snapshot_name}.tar.gz`));
+    expect(await fs.readdir(work)).toEqual([`${result.snapshot_name}.tar.gz`]);
+    await expectFaithful(await fs.readFile(result.path), 'tgz', result.snapshot_name);
+  });
+
+  it('refuses a socket, or a folder that is not there, as --output, before taking a snapshot', async () => {
+    const before = (await fs.readdir(prom.snapshotDir)).length;
+    const socketPath = path.join(work, 'sock');
+    const listener = net.createServer().listen(socketPath);
+    await new Promise((resolve) => listener.once('listening', resolve));
+    try {
+      const run = await runCli(['create', '--output', socketPath], { env: env() });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/sock is a socket;/);
+    } finally {
+      listener.close();
+    }
+    const missing = await runCli(['create', '--output', `${path.join(work, 'no-such-folder')}/`], { env: env() });
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/folder .*no-such-folder does not exist/);
+    expect(await fs.readdir(work)).toEqual([]);
+    expect((await fs.readdir(prom.snapshotDir)).length).toBe(before);
   });
 
   it('names the file after the snapshot in the current folder by default', async () => {

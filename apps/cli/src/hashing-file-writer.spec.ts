@@ -91,6 +91,53 @@ describe('HashingFileWriter', () => {
     expect(writer.sha256).toBeUndefined();
   });
 
+  describe('sequential, into a device or a named pipe', () => {
+    const mkfifo = async (name: string) => {
+      const fifo = path.join(dir, name);
+      await promisify(execFile)('mkfifo', [fifo]);
+      return fifo;
+    };
+
+    it('writes into /dev/null and leaves it a device', async () => {
+      const data = randomBytes(5 * MiB + 17);
+      const writer = new HashingFileWriter('/dev/null', { sequential: true, slotBytes: MiB, slots: 2 });
+      await pipeline(chunked(data, [700_001]), writer);
+      expect(writer.bytes).toBe(data.length);
+      expect(writer.sha256).toBe(sha(data));
+      expect((await fs.stat('/dev/null')).isCharacterDevice()).toBe(true);
+    });
+
+    it('writes into a named pipe in order', async () => {
+      // Slots smaller than the pipe's buffer turnover: writes issued together would interleave.
+      const fifo = await mkfifo('pipe');
+      const data = randomBytes(6 * MiB + 4097);
+      // Read by another process: this one's thread pool is busy with the writes.
+      const read = promisify(execFile)('cat', [fifo], { encoding: 'buffer', maxBuffer: 16 * MiB }).then((r) => r.stdout);
+      const writer = new HashingFileWriter(fifo, { sequential: true, slotBytes: 64 * 1024, slots: 8 });
+      await pipeline(chunked(data, [100_003, 1, 65_536]), writer);
+      expect((await read).equals(data)).toBe(true);
+      expect(writer.sha256).toBe(sha(data));
+      expect((await fs.stat(fifo)).isFIFO()).toBe(true);
+    });
+
+    it('fails with the reason when the reader goes away', async () => {
+      const fifo = await mkfifo('pipe');
+      const reader = await fs.open(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+      const writer = new HashingFileWriter(fifo, { sequential: true, slotBytes: MiB, slots: 2 });
+      const source = chunked(randomBytes(8 * MiB), [MiB]);
+      setTimeout(() => void reader.close(), 50);
+      await expect(pipeline(source, writer)).rejects.toThrow(/cannot write .*pipe: EPIPE/);
+      expect(writer.sha256).toBeUndefined();
+    });
+
+    it('never creates what is not there', async () => {
+      const missing = path.join(dir, 'missing');
+      const writer = new HashingFileWriter(missing, { sequential: true });
+      await expect(pipeline(Readable.from([Buffer.from('x')]), writer)).rejects.toThrow(/cannot open .*missing: ENOENT/);
+      await expect(fs.access(missing)).rejects.toThrow();
+    });
+  });
+
   it('lets the process exit once the file is written', async () => {
     // Runs the compiled module in a fresh process, which must end on its own.
     const source = await fs.readFile(path.join(import.meta.dirname, 'hashing-file-writer.ts'), 'utf8');

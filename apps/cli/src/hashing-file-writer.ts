@@ -13,29 +13,36 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const { createHash } = require('node:crypto');
-const { path, memory, exclusive, slotBytes } = workerData;
+const { path, memory, exclusive, sequential, slotBytes } = workerData;
 const { O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_DIRECT } = fs.constants;
 const slots = new Uint8Array(memory);
 const hash = createHash('sha256');
 let fd;
 let directFd;
 let writing = 0;
+// Sequential mode: slots waiting for the write in flight, in order.
+const queued = [];
 let truncateTo = -1;
 let failed = false;
 let finishing;
 
 try {
-  fd = fs.openSync(path, O_WRONLY | O_CREAT | (exclusive ? O_EXCL : O_TRUNC), 0o644);
-  try {
-    // Written data bypasses the page cache: no kernel copy of every byte, and the fsync before
-    // the rename has almost nothing left to flush. File systems that refuse it keep fd as is.
-    directFd = fs.openSync(path, O_WRONLY | O_DIRECT);
-    fs.closeSync(fd);
-    fd = directFd;
-  } catch {}
+  if (sequential) {
+    // A device or a pipe: opened as it is, written in order. A pipe's open waits for its reader.
+    fd = fs.openSync(path, O_WRONLY);
+  } else {
+    fd = fs.openSync(path, O_WRONLY | O_CREAT | (exclusive ? O_EXCL : O_TRUNC), 0o644);
+    try {
+      // Written data bypasses the page cache: no kernel copy of every byte, and the fsync before
+      // the rename has almost nothing left to flush. File systems that refuse it keep fd as is.
+      directFd = fs.openSync(path, O_WRONLY | O_DIRECT);
+      fs.closeSync(fd);
+      fd = directFd;
+    } catch {}
+  }
 } catch (err) {
   failed = true;
-  parentPort.postMessage(['error', 'cannot create ' + path + ': ' + err.message]);
+  parentPort.postMessage(['error', 'cannot ' + (sequential ? 'open ' : 'create ') + path + ': ' + err.message]);
 }
 
 function fail(err) {
@@ -60,13 +67,24 @@ function write(start, length, position, done) {
       return write(start, length, position, done);
     }
     if (err) return done(err);
-    if (written < length) return write(start + written, length - written, position + written, done);
+    if (written < length) return write(start + written, length - written, position === null ? null : position + written, done);
     done();
   });
 }
 
+function startWrite(slot, start, size, position) {
+  writing++;
+  write(start, size, position, (err) => {
+    writing--;
+    if (err) fail(err);
+    else parentPort.postMessage(['free', slot]);
+    if (queued.length > 0 && !failed) startWrite(...queued.shift());
+    settle();
+  });
+}
+
 function settle() {
-  if (writing > 0 || !finishing) return;
+  if (writing > 0 || (queued.length > 0 && !failed) || !finishing) return;
   if (!failed && finishing === 'end' && truncateTo >= 0) {
     try {
       fs.ftruncateSync(fd, truncateTo);
@@ -93,14 +111,11 @@ parentPort.on('message', (message) => {
     size = Math.ceil(length / ${BLOCK}) * ${BLOCK};
     truncateTo = position + length;
   }
-  writing++;
   // The write goes to the thread pool first, so the disk works while this thread hashes.
-  write(start, size, position, (err) => {
-    writing--;
-    if (err) fail(err);
-    else parentPort.postMessage(['free', slot]);
-    settle();
-  });
+  // Positioned writes may overlap; a device or pipe takes one write at a time, in order.
+  if (!sequential) startWrite(slot, start, size, position);
+  else if (writing === 0) startWrite(slot, start, size, null);
+  else queued.push([slot, start, size, null]);
   hash.update(slots.subarray(start, start + length));
 });
 `;
@@ -116,6 +131,11 @@ const { Memory } = (
 export interface HashingFileWriterOptions {
   /** Fail if the file exists (the default), rather than truncating it. */
   exclusive?: boolean;
+  /**
+   * Write into an existing character device or pipe (/dev/null, a tape, a named pipe): opened
+   * as it is, never created or truncated, and written in order without O_DIRECT.
+   */
+  sequential?: boolean;
   slotBytes?: number;
   slots?: number;
 }
@@ -162,7 +182,7 @@ export class HashingFileWriter extends Writable {
     const shared = new Memory({ initial: pages, maximum: pages, shared: true }).buffer;
     this.memory = Buffer.from(shared);
     this.busy = new Array<boolean>(slots).fill(false);
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, memory: shared, exclusive: options.exclusive ?? true, slotBytes } });
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, memory: shared, exclusive: options.exclusive ?? true, sequential: options.sequential ?? false, slotBytes } });
     this.worker.on('message', (message: FromWorker) => this.onMessage(message));
     this.worker.on('error', (err) => this.fail(new Error(`the file writer thread failed: ${err.message}`)));
     this.worker.on('exit', () => this.onExit());

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -38,7 +39,7 @@ export default class Create extends ApiCommand<typeof Create> {
   static override flags = {
     format: Flags.option({ options: ARCHIVE_FORMAT_NAMES, default: 'tar' as ArchiveFormat, summary: 'Archive format.' })(),
     output: Flags.string({
-      summary: "Where to write the archive; '-' for standard output. Default: the server's file name in the current folder.",
+      summary: "Where to write the archive: a file, a folder (the server's file name goes in it), a device or named pipe, or '-' for standard output. Default: the server's file name in the current folder.",
       helpValue: 'PATH',
     }),
     'skip-head': Flags.boolean({ summary: 'Leave out the in-memory head block (the most recent hours not yet in a block).' }),
@@ -53,18 +54,26 @@ export default class Create extends ApiCommand<typeof Create> {
     const levelProblem = level === undefined ? undefined : compressionLevelProblem(format, level);
     // Checked here as well as by the server, so a bad level does not leave a snapshot behind.
     if (levelProblem) this.error(`--${levelProblem}`, { exit: 2 });
-    if (output && !toStdout) await this.checkTarget(path.resolve(output), force);
+    const kind = toStdout ? 'stdout' : await this.outputKind(output);
+    if (kind === 'file') await this.checkTarget(path.resolve(output!), force);
 
     const started = Date.now();
     const name = await takeSnapshot(this.client, this.flags['skip-head'], format);
-    const target = toStdout ? '-' : path.resolve(output ?? archiveFileName(name, format));
-    if (!toStdout && !output) await this.checkTarget(target, force);
+    let target = toStdout ? '-' : path.resolve(output ?? '.');
+    if (kind === 'folder') {
+      target = path.join(target, archiveFileName(name, format));
+      await this.checkTarget(target, force);
+    }
 
     const params = { name, format, level };
     const label = `${name}${archiveFileName('', format)}`;
-    const file = toStdout ? undefined : new AtomicFile(target);
+    const file = kind === 'file' || kind === 'folder' ? new AtomicFile(target) : undefined;
     try {
-      const { id, bytes, sha256 } = file ? await receiveToFile(this.client, params, file, label) : await receiveToStdout(this.client, params, label);
+      // The writer is made before the request, so its worker thread starts up meanwhile.
+      const { id, bytes, sha256 } =
+        kind === 'stdout'
+          ? await receiveToStdout(this.client, params, label)
+          : await receiveWith(this.client, params, new HashingFileWriter(file?.tempPath ?? target, { sequential: !file }), label);
       verify(await waitForOutcome(this.client, id), sha256, id);
       await file?.commit(force);
       const result: CreateResult = {
@@ -85,6 +94,22 @@ export default class Create extends ApiCommand<typeof Create> {
     }
   }
 
+  /**
+   * What --output names. A folder gets the server's file name inside it. A character device or
+   * a named pipe (/dev/null, a tape, a FIFO another program reads) is written into as it is:
+   * renaming a finished file onto it would replace the device or pipe itself.
+   */
+  private async outputKind(output: string | undefined): Promise<'folder' | 'stream' | 'file'> {
+    if (output === undefined) return 'folder';
+    const stats = await fs.stat(output).catch(() => undefined);
+    if (!stats && output.endsWith('/')) this.error(`folder ${path.resolve(output)} does not exist`, { exit: 1 });
+    if (!stats || stats.isFile()) return 'file';
+    if (stats.isDirectory()) return 'folder';
+    if (stats.isCharacterDevice() || stats.isFIFO()) return 'stream';
+    const what = stats.isBlockDevice() ? 'a block device' : stats.isSocket() ? 'a socket' : 'not a file';
+    this.error(`${path.resolve(output)} is ${what}; write the archive to a file, a folder, a character device or a named pipe`, { exit: 2 });
+  }
+
   private async checkTarget(target: string, force: boolean): Promise<void> {
     if (!force && (await exists(target))) this.error(`${target} already exists; not overwriting it (use --force)`, { exit: 1 });
     if (!(await exists(path.dirname(target)))) this.error(`folder ${path.dirname(target)} does not exist`, { exit: 1 });
@@ -98,12 +123,11 @@ interface Received {
 }
 
 /**
- * Receives the archive into the temporary file. The socket's bytes land in the writer's memory,
- * and its worker thread hashes and writes them: this thread only reads the socket.
+ * Receives the archive through a HashingFileWriter: into the temporary file, or in order into a
+ * device or named pipe. The socket's bytes land in the writer's memory, and its worker thread
+ * hashes and writes them: this thread only reads the socket.
  */
-async function receiveToFile(client: PrombackupClient, params: DownloadParams, file: AtomicFile, label: string): Promise<Received> {
-  // Made first, so its worker thread starts up while the request goes out.
-  const writer = new HashingFileWriter(file.tempPath);
+async function receiveWith(client: PrombackupClient, params: DownloadParams, writer: HashingFileWriter, label: string): Promise<Received> {
   try {
     const download = await openDownloadInPlace(client, params);
     const progress = new Progress(label, () => writer.bytes);
