@@ -597,7 +597,7 @@ class Bench {
    * answers 429 (a previous download's slot not yet released). With `pipe` (a shell command,
    * one download only), the body goes to that command instead of /dev/null.
    */
-  async runDownload(row, { name, format, level, n = 1, limitRate, warmup = false, inputBytes, pipe }) {
+  async runDownload(row, { name, format, level, n = 1, limitRate, warmup = false, inputBytes, pipe, client = '' }) {
     if (this.server.exitCode !== null || this.server.signalCode !== null) {
       this.note(`the server died (exit ${this.server.exitCode ?? this.server.signalCode}; see ${path.join(this.o.cacheDir, 'server.log')}) before "${row.label}"; restarted it.`);
       await this.startServer({ quiet: true });
@@ -607,8 +607,8 @@ class Bench {
       for (let attempt = 1; ; attempt++) {
         const url = this.downloadUrl(name, format, level);
         const curl = (i) =>
-          `curl -sS ${limitRate ? `--limit-rate ${Math.round(limitRate)} ` : ''}-o /dev/null -D ${shq(`${tmp}/h${i}`)} -w '%{http_code} %{size_download}\\n' ${shq(url)}`;
-        const piped = `set -o pipefail; curl -sS -D ${shq(`${tmp}/h0`)} -w '%{stderr}HTTP %{http_code} %{size_download}\\n' ${shq(url)} | ${pipe}`;
+          `${client}curl -sS ${limitRate ? `--limit-rate ${Math.round(limitRate)} ` : ''}-o /dev/null -D ${shq(`${tmp}/h${i}`)} -w '%{http_code} %{size_download}\\n' ${shq(url)}`;
+        const piped = `set -o pipefail; ${client}curl -sS -D ${shq(`${tmp}/h0`)} -w '%{stderr}HTTP %{http_code} %{size_download}\\n' ${shq(url)} | ${pipe}`;
         const script = pipe ? piped : n === 1 ? curl(0) : `${Array.from({ length: n }, (_, i) => `${curl(i)} &`).join('\n')}\nwait`;
         await this.waitQuiet();
         const m = await measureShell(script, { serverPid: this.server.pid });
@@ -849,16 +849,31 @@ class Bench {
     }
   }
 
+  /**
+   * The CLI's target: `prombackup create` to a file against the same download into /dev/null
+   * (the CLI's own --output /dev/null: the same request, hash and verification, nothing
+   * written). Context rows: curl into /dev/null, the same work by C tools, and curl and the CLI
+   * with the server held on one core and the client on the other, as when the CLI runs on
+   * another host.
+   */
   async groupCli() {
-    const curlRow = this.base('cli-curl', 'curl tar download > /dev/null', 'cli', 'ref');
-    const cliRow = this.base('cli-create', 'ours: prombackup create --format tar to disk', 'cli', 'ours');
-    cliRow.command = 'node apps/cli/bin/run.js create --server $SERVER --format tar --output FILE --force --json';
     const outDir = path.join(this.o.cacheDir, 'cli-out');
     fs.mkdirSync(outDir, { recursive: true });
     const outFile = path.join(outDir, 'bench.tar');
     registerCleanup(() => fs.rmSync(outDir, { recursive: true, force: true }));
-    const cli = async ({ warmup }) => {
-      const script = `${shq(process.execPath)} ${shq(path.join(this.buildDir, 'apps/cli/bin/run.js'))} create --server ${shq(this.serverUrl)} --format tar --output ${shq(outFile)} --force --json`;
+    const fileRow = this.base('cli-create', 'ours: prombackup create --format tar to disk', 'cli', 'ours');
+    fileRow.command = 'node apps/cli/bin/run.js create --server $SERVER --format tar --output FILE --force --json';
+    const nullRow = this.base('cli-null', 'prombackup create --format tar --output /dev/null (the same download)', 'cli', 'ref');
+    nullRow.command = 'node apps/cli/bin/run.js create --server $SERVER --format tar --output /dev/null --json';
+    const curlRow = this.base('cli-curl', 'curl tar download > /dev/null', 'cli', 'context');
+    const toolsRow = this.base('cli-tools', 'curl | tee FILE | openssl dgst -sha256 (the same work by C tools)', 'cli', 'context');
+    const toolsFile = path.join(outDir, 'tools.tar');
+    const pinned = os.cpus().length >= 2 && (await measureShell('command -v taskset')).code === 0;
+    const curlPinnedRow = pinned && this.base('cli-curl-pinned', 'curl > /dev/null, server on CPU 0, curl on CPU 1', 'cli', 'context');
+    const filePinnedRow = pinned && this.base('cli-create-pinned', 'prombackup create to disk, server on CPU 0, CLI on CPU 1', 'cli', 'context');
+
+    const cli = (row, output, client = '') => async ({ warmup }) => {
+      const script = `${client}${shq(process.execPath)} ${shq(path.join(this.buildDir, 'apps/cli/bin/run.js'))} create --server ${shq(this.serverUrl)} --format tar --output ${shq(output)} --force --json`;
       await this.waitQuiet();
       const m = await measureShell(script, { serverPid: this.server.pid });
       let json;
@@ -873,8 +888,9 @@ class Bench {
         input = (await treeSize(path.join(this.snapshotsDir, snap))).bytes;
         await fsp.rm(path.join(this.snapshotsDir, snap), { recursive: true, force: true });
       }
-      const outBytes = fs.existsSync(outFile) ? fs.statSync(outFile).size : json?.bytes;
-      fs.rmSync(outFile, { force: true });
+      const toFile = output === outFile;
+      const outBytes = toFile && fs.existsSync(outFile) ? fs.statSync(outFile).size : json?.bytes;
+      if (toFile) fs.rmSync(outFile, { force: true });
       const rec = {
         ok: m.code === 0 && !!json,
         error: m.code === 0 ? (json ? undefined : `no JSON on stdout: ${m.stdout.slice(0, 200)}`) : `exit ${m.code}: ${(m.stderr || m.stdout).slice(-300)}`,
@@ -893,22 +909,33 @@ class Bench {
         cpuOther: m.cpuOther,
         steal: m.steal,
       };
-      (warmup ? cliRow.warmup : cliRow.runs).push(rec);
-      this.logRun(cliRow, rec, warmup);
+      (warmup ? row.warmup : row.runs).push(rec);
+      this.logRun(row, rec, warmup);
       if (rec.ok) log(`    (process wall time ${fmtSecs(m.seconds)} = ${fx(input / m.seconds / MB, 0)} MB/s including Node/oclif start-up)`);
     };
     // The same work done by C tools, for context: the archive to a file through the page cache,
     // hashed beside it. No fsync, no verification; the file is deleted after each run.
-    const toolsRow = this.base('cli-tools', 'curl | tee FILE | openssl dgst -sha256 (the same work by C tools)', 'cli', 'context');
-    const toolsFile = path.join(outDir, 'tools.tar');
     const tools = async ({ warmup }) => {
       await this.runDownload(toolsRow, { name: this.snapName, format: 'tar', warmup, pipe: `tee ${shq(toolsFile)} | openssl dgst -sha256 >/dev/null` });
       fs.rmSync(toolsFile, { force: true });
     };
+    // Every thread of the server, and those it starts later, on CPU 0; the client on CPU 1.
+    const pin = (cpus) => measureShell(`taskset -a -p -c ${cpus} ${this.server.pid} > /dev/null`);
+    const pinnedPair = async ({ warmup }) => {
+      await pin('0');
+      try {
+        await this.runDownload(curlPinnedRow, { name: this.snapName, format: 'tar', warmup, client: 'taskset -c 1 ' });
+        await cli(filePinnedRow, outFile, 'taskset -c 1 ')({ warmup });
+      } finally {
+        await pin(`0-${os.cpus().length - 1}`);
+      }
+    };
     await this.rounds([
+      { runs: this.o.runs, warmup: true, fn: cli(nullRow, '/dev/null') },
+      { runs: this.o.runs, warmup: true, fn: cli(fileRow, outFile) },
       { runs: this.o.runs, warmup: true, fn: ({ warmup }) => this.runDownload(curlRow, { name: this.snapName, format: 'tar', warmup }) },
-      { runs: this.o.runs, warmup: true, fn: cli },
       { runs: this.o.contextRuns, warmup: false, fn: tools },
+      ...(pinned ? [{ runs: this.o.contextRuns, warmup: true, fn: pinnedPair }] : []),
     ]);
   }
 
@@ -1041,13 +1068,15 @@ class Bench {
       out.push({ target: 'server peak RSS, any single download in this run', measured: fmtBytes(p), need: '<= 150 MB', pass: p > 0 && p <= 150 * MB, value: p });
     }
     if (this.o.only.includes('cli')) {
-      ratioTarget('CLI create to disk (hash + verify) vs curl > /dev/null', 'cli-create', 'cli-curl', 0.9);
-      const t = out.at(-1);
-      const a = s('cli-create');
-      const b = s('cli-curl');
-      if (t?.target.startsWith('CLI') && a?.wallMbps && b?.mbps) {
-        t.note = [t.note, `by process wall time incl. Node/oclif start-up: ${fx(a.wallMbps, 0)} MB/s = ${fx(a.wallMbps / b.mbps, 2)}x`].filter(Boolean).join('; ');
-      }
+      ratioTarget('CLI create to disk (hash + verify) vs the same download to /dev/null', 'cli-create', 'cli-null', 0.9);
+      // Not targets: how the CLI compares with a client that does no work at all.
+      const context = (name, oursId, refId) => {
+        const a = s(oursId);
+        const b = s(refId);
+        if (a?.mbps && b?.mbps) out.push({ target: name, ours: `${fx(a.mbps, 0)} MB/s`, reference: `${fx(b.mbps, 0)} MB/s`, measured: `${fx(a.mbps / b.mbps, 2)}x`, need: '-', pass: null, info: true });
+      };
+      context('context: CLI to disk vs curl > /dev/null, server and client sharing both cores', 'cli-create', 'cli-curl');
+      context('context: the same with the server on CPU 0 and the client on CPU 1', 'cli-create-pinned', 'cli-curl-pinned');
     }
     return out;
   }
@@ -1087,7 +1116,7 @@ class Bench {
     if (this.input.bytes < 0.95e9) this.note(`the snapshot is ${fmtBytes(this.input.bytes)}: fixed costs (process start, first request) weigh more than on the tens-of-GB snapshots the targets are about.`);
     this.note('context rows (gzip, pigz -6, zstd -T1, Node in process) count their output with `tee >(openssl dgst -sha256 >&2) | wc -c`, a small extra stage; target references are timed exactly as `tar | X | openssl dgst -sha256` and their output is counted in the warm-up run only.');
     this.note('every round (and every RSS row) runs on a fresh server instance warmed up by one untimed tar download; within a round, its downloads share that instance, so a peak RSS can include what an earlier download of the round left in the heap.');
-    if (this.o.only.includes('cli')) this.note('the CLI row times with the CLI\'s own clock (--json "seconds": snapshot + download + SHA-256 + status check + rename), not Node/oclif start-up; its process wall time is in last-results.json (wallSeconds). The CLI writes with O_DIRECT where the file system allows it, so the disk write speed is part of it (the file is deleted right after).');
+    if (this.o.only.includes('cli')) this.note('the prombackup rows time with the CLI\'s own clock (--json "seconds": snapshot + download + SHA-256 + status check, and for a file fsync + rename), not Node/oclif start-up; the process wall time is in last-results.json (wallSeconds). The CLI writes files with O_DIRECT where the file system allows it, so the disk write is part of the file row (the file is deleted right after); curl rows time the download alone.');
   }
 
   tableRows() {
@@ -1154,15 +1183,15 @@ class Bench {
     o.push('TARGETS');
     const tw = Math.max(...targets.map((t) => t.target.length));
     for (const t of targets) {
-      const verdict = t.pass === null ? 'SKIP' : t.pass ? 'PASS' : 'FAIL';
+      const verdict = t.info ? 'INFO' : t.pass === null ? 'SKIP' : t.pass ? 'PASS' : 'FAIL';
       const detail = [t.ours && t.reference ? `${t.ours} vs ${t.reference}` : '', `measured ${t.measured}`, `need ${t.need}`, t.note].filter(Boolean).join('; ');
       o.push(`  [${verdict}] ${t.target.padEnd(tw)}  ${detail}`);
     }
     const pass = targets.filter((t) => t.pass === true).length;
     const fail = targets.filter((t) => t.pass === false).length;
-    const skip = targets.filter((t) => t.pass === null).length;
+    const skip = targets.filter((t) => t.pass === null && !t.info).length;
     o.push('');
-    o.push(fail ? `>>> ${fail} of ${targets.length} TARGETS FAILED (${pass} passed${skip ? `, ${skip} skipped` : ''}) <<<` : `>>> ALL ${pass} TARGETS PASSED${skip ? ` (${skip} skipped)` : ''} <<<`);
+    o.push(fail ? `>>> ${fail} of ${pass + fail + skip} TARGETS FAILED (${pass} passed${skip ? `, ${skip} skipped` : ''}) <<<` : `>>> ALL ${pass} TARGETS PASSED${skip ? ` (${skip} skipped)` : ''} <<<`);
     if (this.notes.length) {
       o.push('');
       o.push('NOTES (what may make these numbers unreliable)');
@@ -1197,7 +1226,7 @@ class Bench {
     md.push('| target | measured | need | result |');
     md.push('|---|---:|---:|---|');
     for (const t of targets) {
-      md.push(`| ${esc(t.target)} | ${t.ours && t.reference ? `${t.ours} vs ${t.reference} = ` : ''}${t.measured} | ${t.need.replace('>=', '≥').replace('<=', '≤')} | ${t.pass === null ? 'skipped' : t.pass ? 'PASS' : '**FAIL**'} |`);
+      md.push(`| ${esc(t.target)} | ${t.ours && t.reference ? `${t.ours} vs ${t.reference} = ` : ''}${t.measured} | ${t.need.replace('>=', '≥').replace('<=', '≤')} | ${t.info ? 'context' : t.pass === null ? 'skipped' : t.pass ? 'PASS' : '**FAIL**'} |`);
     }
     return md.join('\n');
   }
