@@ -935,7 +935,7 @@ class Bench {
       { runs: this.o.runs, warmup: true, fn: cli(fileRow, outFile) },
       { runs: this.o.runs, warmup: true, fn: ({ warmup }) => this.runDownload(curlRow, { name: this.snapName, format: 'tar', warmup }) },
       { runs: this.o.contextRuns, warmup: false, fn: tools },
-      ...(pinned ? [{ runs: this.o.contextRuns, warmup: true, fn: pinnedPair }] : []),
+      ...(pinned ? [{ runs: this.o.runs, warmup: true, fn: pinnedPair }] : []),
     ]);
   }
 
