@@ -11,7 +11,7 @@ import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompressStream, compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
 import { COMPRESSION_LEVELS } from '@prombackup/contract';
-import { createTarCompressor, RESET_BEFORE_FILES_OVER, ZSTD_JOB_BYTES, ZSTD_WORKERS } from './compressors';
+import { createTarCompressor, RESET_BEFORE_FILES_OVER, ZSTD_JOB_BYTES, ZSTD_OVERLAP_LOG, ZSTD_WORKERS } from './compressors';
 import { GZIP_BLOCK_BYTES, gzipMemberOptions } from './parallel-gzip';
 
 const MiB = 1024 * 1024;
@@ -70,7 +70,7 @@ function decompress(format: Format, data: Buffer): Buffer {
 async function compressedRunOf(format: Format, data: Buffer): Promise<Buffer> {
   const level = COMPRESSION_LEVELS[format].default;
   if (format === 'tgz') return zlib.gzipSync(data.subarray(0, GZIP_BLOCK_BYTES), gzipMemberOptions(level));
-  const stream = new CompressStream({ compressionLevel: level, checksumFlag: true, nbWorkers: ZSTD_WORKERS, jobSize: ZSTD_JOB_BYTES });
+  const stream = new CompressStream({ compressionLevel: level, checksumFlag: true, nbWorkers: ZSTD_WORKERS, jobSize: ZSTD_JOB_BYTES, overlapLog: ZSTD_OVERLAP_LOG });
   const [, out] = await Promise.all([pipeline(Readable.from([data]), stream), buffer(stream)]);
   return out.subarray(0, Math.floor(out.length * 0.8));
 }

@@ -71,6 +71,14 @@ class TarGzip extends ParallelGzip {
 export const ZSTD_WORKERS = Math.min(4, os.availableParallelism() + 1);
 /** Input per zstd job: small jobs keep the buffers of both workers (and our memory) small. */
 export const ZSTD_JOB_BYTES = 1024 * 1024;
+/**
+ * Each job first loads the end of the previous one as history: 2^(windowLog - 9 + overlapLog)
+ * bytes. At level 3 zstd's default is 256 KiB, a quarter of our 1 MiB jobs; overlapLog 4 makes
+ * it 64 KiB, measured 4% faster on TSDB data for 0.2% more output. Only at the fast levels:
+ * above them compressing costs far more than loading history, and zstd keeps more of it.
+ */
+export const ZSTD_OVERLAP_LOG = 4;
+export const ZSTD_SHORT_OVERLAP_MAX_LEVEL = 4;
 
 /** An output slot with less room than this is sent on, and compression goes on in a fresh one. */
 const MIN_OUTPUT_ROOM = 64 * 1024;
@@ -100,6 +108,7 @@ class TarZstd extends Transform {
     this.cctx.setParameter(binding.CParameter.checksumFlag, 1);
     this.cctx.setParameter(binding.CParameter.nbWorkers, ZSTD_WORKERS);
     this.cctx.setParameter(binding.CParameter.jobSize, ZSTD_JOB_BYTES);
+    if (level <= ZSTD_SHORT_OVERLAP_MAX_LEVEL) this.cctx.setParameter(binding.CParameter.overlapLog, ZSTD_OVERLAP_LOG);
     this.out = slots.take();
   }
 
