@@ -34,6 +34,7 @@ export default class Create extends ApiCommand<typeof Create> {
     '<%= config.bin %> -server http://prombackupserver:8080 create',
     'PROMBACKUP_ENDPOINT=http://prombackupserver:8080 <%= config.bin %> create -format tgz -output /tmp/mybackup.tar.gz',
     '<%= config.bin %> create --server http://localhost:8080 --format tzst --output - > backup.tar.zst',
+    '<%= config.bin %> create --server http://localhost:8080 --format tzst --output /backups/',
   ];
 
   static override flags = {
