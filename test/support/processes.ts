@@ -47,8 +47,19 @@ export async function startServer(
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   child.on('error', (err) => (output += `spawn error: ${err.message}\n`));
+  // Set once a test signals the server itself; an exit after that is expected.
+  let stopping = false;
+  const kill = child.kill.bind(child);
+  child.kill = (signal?: NodeJS.Signals | number) => {
+    stopping = true;
+    return kill(signal);
+  };
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  exited.then(() => running.delete(child));
+  child.once('exit', (code, signal) => {
+    running.delete(child);
+    // A server that dies by itself fails the tests after it; its last words say why.
+    if (!stopping && code !== 0) console.error(`prombackup-server on port ${port} exited by itself (code ${code}, signal ${signal}); its last output:\n${output.split('\n').slice(-80).join('\n')}`);
+  });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {

@@ -163,7 +163,12 @@ export class ParallelGzip extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.feed(chunk);
+    try {
+      this.feed(chunk);
+    } catch (err) {
+      // Thrown from here it would reach whoever wrote the chunk, outside any handler.
+      return callback(err as Error);
+    }
     this.pushFinished().then(() => callback(), callback);
   }
 

@@ -132,7 +132,9 @@ class SnapshotFileReader extends Readable {
         this.slots.release(buffer);
         this.destroy(err);
       },
-    );
+    )
+      // Whatever the handlers above throw fails this file's stream, not the process.
+      .catch((err: Error) => this.destroy(err));
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {

@@ -40,7 +40,11 @@ export class DownloadSink extends Writable {
     let hashed: Promise<void>;
     if (this.slots.owns(chunk)) {
       // Two holders from here on: the hash and the socket, each releasing when done.
-      this.slots.hold(chunk);
+      try {
+        this.slots.hold(chunk);
+      } catch (err) {
+        return callback(err as Error);
+      }
       const done = this.hash.updateShared(chunk).then(() => this.slots.release(chunk));
       done.catch((err: Error) => this.destroy(err));
       // When hashing falls behind, wait for it rather than let it hold every slot.
@@ -51,7 +55,7 @@ export class DownloadSink extends Writable {
       hashed = this.hash.update(chunk);
     }
     hashed.then(() => {
-      const more = this.res.write(chunk, () => this.slots.release(chunk));
+      const more = this.res.write(chunk, () => this.release(chunk));
       if (more) callback();
       else this.afterDrain(callback);
     }, callback);
@@ -64,6 +68,18 @@ export class DownloadSink extends Writable {
   /** Hex SHA-256 of everything written; call once, after the pipeline has settled. */
   digestHex(): Promise<string> {
     return this.hash.digest();
+  }
+
+  /**
+   * Releases a chunk the socket is done with. A bookkeeping error here (a slot released twice)
+   * fails this download; thrown from the socket's callback, it would end the whole server.
+   */
+  private release(chunk: Buffer): void {
+    try {
+      this.slots.release(chunk);
+    } catch (err) {
+      this.destroy(err as Error);
+    }
   }
 
   private afterDrain(callback: (err?: Error | null) => void): void {
