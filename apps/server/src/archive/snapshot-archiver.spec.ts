@@ -201,6 +201,38 @@ describe('SnapshotArchiver', () => {
     });
   });
 
+  describe('a stream destroyed mid-archive (a client that went away)', () => {
+    it('closes a file that finished opening just after, and archives nothing more', async () => {
+      // Larger than the streams' buffers: the file cannot be read to its end, which would close it.
+      writeFileSync(path.join(dir, BLOCK, 'chunks', '000001'), randomBytes(8 * SLOT_BYTES));
+      const open = store.openFile.bind(store);
+      const closed: string[] = [];
+      let letOpen!: () => void;
+      const gate = new Promise<void>((resolve) => (letOpen = resolve));
+      const openFile = vi.spyOn(store, 'openFile').mockImplementation(async (absolutePath, relativePath) => {
+        const opened = await open(absolutePath, relativePath);
+        const close = opened.handle.close.bind(opened.handle);
+        opened.handle.close = () => {
+          closed.push(path.basename(absolutePath));
+          return close();
+        };
+        await gate;
+        return opened;
+      });
+      const stream = archiver.tar(await store.folder(NAME));
+      stream.on('error', () => undefined).resume();
+      await vi.waitFor(() => expect(openFile).toHaveBeenCalledTimes(1));
+      // As pipeline() destroys it when the client goes away.
+      stream.destroy(Object.assign(new Error('premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+      await new Promise((resolve) => stream.once('close', resolve));
+      letOpen();
+      // Left to the garbage collector, the descriptor would stay open for an unknown time.
+      await vi.waitFor(() => expect(closed).toEqual(['000001']));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(openFile).toHaveBeenCalledTimes(1);
+    });
+  });
+
   describe('entries that are not files or folders', () => {
     it('fail the stream on a symbolic link, naming it, and never send what it points to', async () => {
       symlinkSync(path.join(outside, 'secret'), path.join(dir, BLOCK, 'index.link'));

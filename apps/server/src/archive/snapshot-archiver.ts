@@ -57,8 +57,7 @@ export class SnapshotArchiver {
       if (archive.destroyed) return;
       const date = wholeSeconds(entry.stats);
       if (entry.kind === 'directory') {
-        archive.append(Buffer.alloc(0), { name: `${entry.relativePath}/`, type: 'directory', mode: 0o755, date });
-        await entryWritten(archive);
+        await appendEntry(archive, Buffer.alloc(0), { name: `${entry.relativePath}/`, type: 'directory', mode: 0o755, date });
       } else if (entry.kind === 'file') {
         let opened: Awaited<ReturnType<SnapshotStore['openFile']>>;
         try {
@@ -74,8 +73,7 @@ export class SnapshotArchiver {
           else void this.store.readError(folder, entry.relativePath, err).then((e) => archive.destroy(e));
         });
         try {
-          archive.append(source, { name: entry.relativePath, mode: 0o644, date: wholeSeconds(stats), stats });
-          await entryWritten(archive);
+          await appendEntry(archive, source, { name: entry.relativePath, mode: 0o644, date: wholeSeconds(stats), stats });
         } finally {
           source.destroy();
         }
@@ -149,8 +147,14 @@ class SnapshotFileReader extends Readable {
   }
 }
 
-function entryWritten(archive: TarArchive): Promise<void> {
+/**
+ * Appends one entry and waits until archiver has written it. A stream destroyed already (the
+ * client went away while the file was being opened) has said 'close' and will say nothing
+ * more: it fails at once, or the wait, and the open file with it, would last forever.
+ */
+function appendEntry(archive: TarArchive, source: Buffer | Readable, data: Parameters<TarArchive['append']>[1]): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (archive.destroyed) return reject(new Error('archive stream closed'));
     const done = (err?: Error) => {
       archive.off('entry', onEntry).off('error', onError).off('close', onClose);
       if (err) reject(err);
@@ -159,7 +163,9 @@ function entryWritten(archive: TarArchive): Promise<void> {
     const onEntry = () => done();
     const onError = (err: Error) => done(err);
     const onClose = () => done(new Error('archive stream closed'));
+    // Listening first: archiver reports some refusals from inside append().
     archive.on('entry', onEntry).on('error', onError).on('close', onClose);
+    archive.append(source, data);
   });
 }
 
