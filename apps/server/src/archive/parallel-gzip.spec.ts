@@ -70,6 +70,21 @@ describe('ParallelGzip', () => {
   });
 });
 
+describe('ParallelGzip failures', () => {
+  it('fails the stream, not the process, when feeding a chunk throws', async () => {
+    // A subclass's bookkeeping error (TarGzip releases read slots in feed()).
+    class Faulty extends ParallelGzip {
+      protected override feed(): void {
+        throw new Error('read slot 3 was released more often than held');
+      }
+    }
+    const source = Readable.from([Buffer.from('some bytes')]);
+    await expect(pipeline(source, new Faulty(1), async function* (chunks) {
+      for await (const chunk of chunks) yield chunk;
+    })).rejects.toThrow(/released more often than held/);
+  });
+});
+
 describe('GzipLane', () => {
   it('writes every member into the same memory, each one whole on its own', async () => {
     const lane = new GzipLane(1);
