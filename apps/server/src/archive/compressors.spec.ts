@@ -11,7 +11,7 @@ import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompressStream, compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
 import { COMPRESSION_LEVELS } from '@prombackup/contract';
-import { createTarCompressor, RESET_BEFORE_FILES_OVER, ZSTD_JOB_BYTES, ZSTD_OVERLAP_LOG, ZSTD_WORKERS } from './compressors';
+import { createTarCompressor, RESET_BEFORE_FILES_OVER, ZSTD_JOB_BYTES, ZSTD_OVERLAP_LOG, ZSTD_SHORT_OVERLAP_MAX_LEVEL, ZSTD_WORKERS } from './compressors';
 import { GZIP_BLOCK_BYTES, gzipMemberOptions } from './parallel-gzip';
 
 const MiB = 1024 * 1024;
@@ -70,7 +70,12 @@ function decompress(format: Format, data: Buffer): Buffer {
 async function compressedRunOf(format: Format, data: Buffer): Promise<Buffer> {
   const level = COMPRESSION_LEVELS[format].default;
   if (format === 'tgz') return zlib.gzipSync(data.subarray(0, GZIP_BLOCK_BYTES), gzipMemberOptions(level));
-  const stream = new CompressStream({ compressionLevel: level, checksumFlag: true, nbWorkers: ZSTD_WORKERS, jobSize: ZSTD_JOB_BYTES, overlapLog: ZSTD_OVERLAP_LOG });
+  return zstdRunOf(data, level, ZSTD_OVERLAP_LOG);
+}
+
+/** The same for tzst at any level; `overlapLog` undefined leaves zstd's own job history. */
+async function zstdRunOf(data: Buffer, level: number, overlapLog: number | undefined): Promise<Buffer> {
+  const stream = new CompressStream({ compressionLevel: level, checksumFlag: true, nbWorkers: ZSTD_WORKERS, jobSize: ZSTD_JOB_BYTES, ...(overlapLog === undefined ? {} : { overlapLog }) });
   const [, out] = await Promise.all([pipeline(Readable.from([data]), stream), buffer(stream)]);
   return out.subarray(0, Math.floor(out.length * 0.8));
 }
@@ -180,6 +185,23 @@ describe('createTarCompressor', () => {
       await expect(pipeline(input, compressor)).rejects.toThrow('disk gone');
       expect(compressor.destroyed).toBe(true);
       await sink;
+    });
+  });
+
+  describe('tzst job history', () => {
+    // Each 1 MiB job of a large file first loads the end of the job before it; how much is the
+    // only difference between these references, so each check below can fail.
+    it(`loads a short history (overlapLog ${ZSTD_OVERLAP_LOG}) at the fast levels, up to ${ZSTD_SHORT_OVERLAP_MAX_LEVEL}`, async () => {
+      const out = await compressTar('tzst', snapshotA, 64 * 1024, ZSTD_SHORT_OVERLAP_MAX_LEVEL);
+      expect(occurrences(out, await zstdRunOf(big, ZSTD_SHORT_OVERLAP_MAX_LEVEL, ZSTD_OVERLAP_LOG))).toBe(1);
+      expect(occurrences(out, await zstdRunOf(big, ZSTD_SHORT_OVERLAP_MAX_LEVEL, undefined))).toBe(0);
+    });
+
+    it('keeps zstd\'s own, longer history above them, where compressing costs far more than loading it', async () => {
+      const level = ZSTD_SHORT_OVERLAP_MAX_LEVEL + 1;
+      const out = await compressTar('tzst', snapshotA, 64 * 1024, level);
+      expect(occurrences(out, await zstdRunOf(big, level, undefined))).toBe(1);
+      expect(occurrences(out, await zstdRunOf(big, level, ZSTD_OVERLAP_LOG))).toBe(0);
     });
   });
 });
