@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import os from 'node:os';
+import { describe, expect, it, vi } from 'vitest';
 import { OffThreadSha256 } from './offthread-sha256';
 
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -63,5 +64,24 @@ describe('OffThreadSha256', () => {
     const hash = new OffThreadSha256(new SharedArrayBuffer(1024));
     await expect(hash.updateShared(Buffer.alloc(10))).rejects.toThrow(/needs a chunk in the shared memory/);
     await hash.digest();
+  });
+
+  it('spreads overlapping streams over one worker per core, two at most, and reuses idle ones', async () => {
+    // A fresh copy of the module, so workers other tests started do not count.
+    vi.resetModules();
+    const fresh = await import('./offthread-sha256');
+    expect(fresh.MAX_HASHING_WORKERS).toBe(Math.min(2, os.availableParallelism()));
+    const first = new fresh.OffThreadSha256();
+    expect(fresh.hashingWorkerCount()).toBe(1);
+    const overlapping = [first, new fresh.OffThreadSha256(), new fresh.OffThreadSha256()];
+    expect(fresh.hashingWorkerCount()).toBe(fresh.MAX_HASHING_WORKERS);
+    const data = overlapping.map(() => randomBytes(3 * 1024 * 1024 + 5));
+    await Promise.all(overlapping.map((hash, i) => hash.update(data[i])));
+    expect(await Promise.all(overlapping.map((hash) => hash.digest()))).toEqual(data.map(sha));
+    // Every worker is idle again: the next stream takes one of them rather than a new thread.
+    const next = new fresh.OffThreadSha256();
+    expect(fresh.hashingWorkerCount()).toBe(fresh.MAX_HASHING_WORKERS);
+    await next.update(data[0]);
+    expect(await next.digest()).toBe(sha(data[0]));
   });
 });

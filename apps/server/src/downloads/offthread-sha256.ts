@@ -1,9 +1,10 @@
+import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 const SLOT_BYTES = 1024 * 1024;
 const SLOTS = 4;
 
-// One worker hashes for every download: a thread per download would cost an isolate each.
+// A worker hashes for many downloads: a thread per download would cost an isolate each.
 // Kept as source text so the same code runs from the compiled server and from TypeScript tests.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -29,31 +30,52 @@ parentPort.on('message', ([op, id, a, b, c]) => {
 
 type Message = ['free', number, number] | ['hashed', number, number] | ['digest', number, string];
 type Listener = (message: Message) => void;
+type HashingWorker = { worker: Worker; listeners: Map<number, Listener>; failure?: Error };
 
 // Rings are reused: shared memory is only returned once both threads have collected their
 // garbage, which an idle worker rarely does.
 const idleRings: SharedArrayBuffer[] = [];
 
-let shared: { worker: Worker; listeners: Map<number, Listener>; failure?: Error } | undefined;
+/**
+ * At most one hashing thread per core, and two at most. The second starts only when downloads
+ * overlap: four tar downloads kept one worker 85-90% busy, and it held the others back.
+ */
+export const MAX_HASHING_WORKERS = Math.min(2, os.availableParallelism());
+
+const workers: HashingWorker[] = [];
 let nextId = 0;
 
-function hashingWorker() {
-  if (shared && !shared.failure) return shared;
+/** The worker for a new stream: an idle one, else a new one while there is room, else the least busy. */
+function hashingWorker(): HashingWorker {
+  const live = workers.filter((w) => !w.failure);
+  workers.splice(0, workers.length, ...live);
+  const idle = live.find((w) => w.listeners.size === 0);
+  if (idle) return idle;
+  if (live.length < MAX_HASHING_WORKERS) return startWorker();
+  return live.reduce((a, b) => (b.listeners.size < a.listeners.size ? b : a));
+}
+
+function startWorker(): HashingWorker {
   // Hashing allocates little and steadily: a tight heap keeps the worker's share of memory small.
   const worker = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
   worker.unref();
-  const state: NonNullable<typeof shared> = { worker, listeners: new Map() };
+  const state: HashingWorker = { worker, listeners: new Map() };
   worker.on('message', (message: Message) => state.listeners.get(message[1])?.(message));
   worker.on('error', (err) => {
     state.failure = err;
     for (const listener of state.listeners.values()) listener(['free', -1, -1]);
   });
-  shared = state;
+  workers.push(state);
   return state;
 }
 
+/** Hashing threads running now (for tests and diagnostics). */
+export function hashingWorkerCount(): number {
+  return workers.filter((w) => !w.failure).length;
+}
+
 /**
- * SHA-256 of one stream, computed on the hashing worker thread. Hashing a stream is bound to
+ * SHA-256 of one stream, computed on a hashing worker thread. Hashing a stream is bound to
  * one core; doing it beside the thread that reads, archives and sends lets both run at full
  * speed. Bytes travel through a small ring of shared slots, so hashing allocates nothing per
  * chunk and holds 4 MiB per running download whatever its size; a full ring makes update() wait.
