@@ -686,7 +686,7 @@ class Bench {
    * others (more garbage collection), so each round samples a fresh one instead of trusting one.
    * The warm-up is for V8: it optimizes the streaming code (Node's, archiver's and tar-stream's
    * streams, run once or more per chunk) only after a few thousand chunks, and until then a
-   * fresh instance streams tar 10-15% slower. A server beside Prometheus runs for weeks, and
+   * fresh instance streams tar 10-20% slower. A server beside Prometheus runs for weeks, and
    * backs up tens of GB, most of it after those first few; the cold downloads are measured too,
    * as context rows (see groupTar).
    */
