@@ -73,7 +73,9 @@ const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc
 describe('soak', () => {
   it(`runs ${CYCLES} create → download → verify → prune cycles from ${CLIENTS} clients without a failure or a leak`, async () => {
     const pid = server.process.pid!;
-    await cycle(0); // warm up: lazily created things (worker code, zstd) exist from here on
+    // Warm up, with clients at once: what the server creates lazily and keeps (worker code,
+    // zstd, the second hashing thread once downloads overlap) exists from here on.
+    for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: CLIENTS }, (_, i) => cycle(i)));
     const fdsBefore = fdCount(pid);
     const rssBefore = rssKiB(pid);
     let peak = rssBefore;
