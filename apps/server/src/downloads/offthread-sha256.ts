@@ -47,12 +47,10 @@ let nextId = 0;
 
 /** The worker for a new stream: an idle one, else a new one while there is room, else the least busy. */
 function hashingWorker(): HashingWorker {
-  const live = workers.filter((w) => !w.failure);
-  workers.splice(0, workers.length, ...live);
-  const idle = live.find((w) => w.listeners.size === 0);
+  const idle = workers.find((w) => w.listeners.size === 0);
   if (idle) return idle;
-  if (live.length < MAX_HASHING_WORKERS) return startWorker();
-  return live.reduce((a, b) => (b.listeners.size < a.listeners.size ? b : a));
+  if (workers.length < MAX_HASHING_WORKERS) return startWorker();
+  return workers.reduce((a, b) => (b.listeners.size < a.listeners.size ? b : a));
 }
 
 function startWorker(): HashingWorker {
@@ -63,6 +61,8 @@ function startWorker(): HashingWorker {
   worker.on('message', (message: Message) => state.listeners.get(message[1])?.(message));
   worker.on('error', (err) => {
     state.failure = err;
+    // New streams go to the others, or to a new worker.
+    workers.splice(workers.indexOf(state), 1);
     for (const listener of state.listeners.values()) listener(['free', -1, -1]);
   });
   workers.push(state);
@@ -71,7 +71,7 @@ function startWorker(): HashingWorker {
 
 /** Hashing threads running now (for tests and diagnostics). */
 export function hashingWorkerCount(): number {
-  return workers.filter((w) => !w.failure).length;
+  return workers.length;
 }
 
 /**
