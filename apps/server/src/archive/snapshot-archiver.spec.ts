@@ -24,10 +24,17 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ServerConfig } from '../config/server-config';
 import { parseSettings } from '../config/settings';
 import { SnapshotStore } from '../snapshots/snapshot-store';
+import { type OpenedFile, SnapshotTree, type TreeEntry } from '../snapshots/snapshot-tree';
 import { ReadSlots, SLOT_BYTES } from './read-slots';
+import { paxTime } from './tar-entry';
 import { SnapshotArchiver } from './snapshot-archiver';
 
 const NAME = '20240101T000000Z-abcdef';
+
+/** The tree's private file opener, which the tests below watch. */
+interface TreeInternals {
+  openFile(parent: unknown, entry: TreeEntry): Promise<OpenedFile>;
+}
 const BLOCK = '01HAAAAAAAAAAAAAAAAAAAAAAA';
 
 function config(snapshotDir: string): ServerConfig {
@@ -102,7 +109,9 @@ describe('SnapshotArchiver', () => {
     it('reuses a few slots for a file many times their size when the consumer releases chunks, bytes intact', async () => {
       const big = randomBytes(10 * SLOT_BYTES + 12_345);
       writeFileSync(path.join(dir, BLOCK, 'chunks', '000001'), big);
-      const slots = new ReadSlots(3);
+      // Four: the reader's read-ahead, archiver's and tar-stream's buffers (which a PAX header can
+      // tip over by a chunk) and the consumer each may hold one.
+      const slots = new ReadSlots(4);
       const seen = new Set<number>();
       let fromSlots = 0;
       const copies: Buffer[] = [];
@@ -125,8 +134,8 @@ describe('SnapshotArchiver', () => {
       const file = entries.find((e) => e.header.name.endsWith('chunks/000001'));
       expect(file?.content.equals(big)).toBe(true);
       expect(fromSlots).toBeGreaterThanOrEqual(11);
-      expect(seen.size).toBeLessThanOrEqual(3);
-      expect(slots.freeCount).toBe(3);
+      expect(seen.size).toBeLessThanOrEqual(4);
+      expect(slots.freeCount).toBe(4);
     });
   });
 
@@ -177,10 +186,12 @@ describe('SnapshotArchiver', () => {
       }
     });
 
-    it('keeps modification times, to the second', async () => {
+    it('keeps modification times to the second in the header, and to the nanosecond in PAX records', async () => {
       for (const { header } of await settlesWithin(readTar(await tar()))) {
-        const onDisk = lstatSync(path.join(root, header.name));
-        expect([header.name, header.mtime?.getTime()]).toEqual([header.name, Math.floor(onDisk.mtimeMs / 1000) * 1000]);
+        const onDisk = lstatSync(path.join(root, header.name), { bigint: true });
+        expect([header.name, header.mtime?.getTime()]).toEqual([header.name, Number(onDisk.mtimeNs / 1_000_000_000n) * 1000]);
+        const exact = onDisk.mtimeNs % 1_000_000_000n === 0n ? undefined : paxTime(onDisk.mtimeNs);
+        expect([header.name, (header.pax as Record<string, string> | undefined)?.mtime]).toEqual([header.name, exact]);
       }
     });
 
@@ -205,15 +216,19 @@ describe('SnapshotArchiver', () => {
     it('closes a file that finished opening just after, and archives nothing more', async () => {
       // Larger than the streams' buffers: the file cannot be read to its end, which would close it.
       writeFileSync(path.join(dir, BLOCK, 'chunks', '000001'), randomBytes(8 * SLOT_BYTES));
-      const open = store.openFile.bind(store);
+      const open = (SnapshotTree.prototype as unknown as TreeInternals).openFile;
       const closed: string[] = [];
       let letOpen!: () => void;
       const gate = new Promise<void>((resolve) => (letOpen = resolve));
-      const openFile = vi.spyOn(store, 'openFile').mockImplementation(async (absolutePath, relativePath) => {
-        const opened = await open(absolutePath, relativePath);
+      const openFile = vi.spyOn(SnapshotTree.prototype as unknown as TreeInternals, 'openFile').mockImplementation(async function (
+        this: SnapshotTree,
+        parent,
+        entry,
+      ) {
+        const opened = await open.call(this, parent, entry);
         const close = opened.handle.close.bind(opened.handle);
         opened.handle.close = () => {
-          closed.push(path.basename(absolutePath));
+          closed.push(path.basename(entry.relativePath));
           return close();
         };
         await gate;
@@ -230,6 +245,79 @@ describe('SnapshotArchiver', () => {
       await vi.waitFor(() => expect(closed).toEqual(['000001']));
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(openFile).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  describe('times the tar header cannot hold', () => {
+    // GNU touch sets times to the nanosecond; GNU tar restores PAX times to the nanosecond.
+    const times: [string, string, bigint][] = [
+      ['before 1970', '1960-01-01 00:00:00.25 UTC', -315_619_199_750_000_000n],
+      ['after 2038', '@2200000000', 2_200_000_000_000_000_000n],
+      ['after 2242', '@10000000000', 10_000_000_000_000_000_000n],
+      ['with a fraction of a second', '@1700000000.123456789', 1_700_000_000_123_456_789n],
+    ];
+
+    it.each(times)('are kept exactly: %s, as GNU tar restores them', async (_, touch, ns) => {
+      const file = path.join(dir, BLOCK, 'index');
+      execFileSync('touch', ['-d', touch, file]);
+      expect(lstatSync(file, { bigint: true }).mtimeNs).toBe(ns);
+      const archive = path.join(tmp, 'times.tar');
+      await settlesWithin(pipeline(await tar(), createWriteStream(archive)));
+      const out = path.join(tmp, 'extracted');
+      mkdirSync(out);
+      execFileSync('tar', ['-xf', archive, '-C', out]);
+      expect(lstatSync(path.join(out, NAME, BLOCK, 'index'), { bigint: true }).mtimeNs).toBe(ns);
+    });
+  });
+
+  describe('names that cannot be archived exactly', () => {
+    it.each(['..\\..\\escape.txt', 'a\\b'])('fail the stream on a backslash, naming the file, with no entry outside the snapshot: %s', async (name) => {
+      writeFileSync(path.join(dir, BLOCK, name), 'x');
+      const { error, sent } = await failingTar(await tar());
+      expect(error.message).toBe(
+        `${NAME}/${BLOCK}/${name} has a backslash in its name, which the archive writer would turn into a folder separator: it is not archived`,
+      );
+      // Everything sent before the failure: no entry escapes or is split at the backslash.
+      const names = (await readTar(Readable.from([sent, Buffer.alloc(1024)]))).map((e) => e.header.name);
+      expect(names.length).toBeGreaterThan(0);
+      for (const n of names) {
+        expect(n.startsWith(`${NAME}/`) || n === `${NAME}/`).toBe(true);
+        expect(n.split('/')).not.toContain('..');
+      }
+    });
+
+    it('fail the stream on a name that is not UTF-8, showing its bytes', async () => {
+      writeFileSync(Buffer.from(`${dir}/${BLOCK}/bad-\xe9`, 'latin1'), 'x');
+      const { error } = await failingTar(await tar());
+      expect(error.message).toBe(`${NAME}/${BLOCK}/bad-\\xe9 has a name that is not valid UTF-8, which a tar entry cannot keep exactly: it is not archived`);
+    });
+
+    it('keep UTF-8 names beyond ASCII byte for byte', async () => {
+      const name = 'zürich 東京 🙂 \'quoted\' $x';
+      writeFileSync(path.join(dir, BLOCK, name), 'x');
+      const names = (await settlesWithin(readTar(await tar()))).map((e) => e.header.name);
+      expect(names).toContain(`${NAME}/${BLOCK}/${name}`);
+    });
+  });
+
+  describe('the folder checked after the last entry', () => {
+    it('fails the stream, without the end-of-archive blocks, when a file sent earlier changed', async () => {
+      writeFileSync(path.join(dir, 'zz-last'), 'x'.repeat(4 * SLOT_BYTES));
+      // The block's index (sent earlier) is rewritten once the last file's header is out.
+      const sent: Buffer[] = [];
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          if (chunk.includes(Buffer.from('zz-last'))) writeFileSync(path.join(dir, BLOCK, 'index'), 'index, and more');
+          sent.push(Buffer.from(chunk));
+          callback();
+        },
+      });
+      const error = await settlesWithin(pipeline(await tar(), sink)).then(
+        () => new Error('the archive finished, but it should have failed'),
+        (err: Error) => err,
+      );
+      expect(error.message).toMatch(new RegExp(`^${NAME}/${BLOCK}/index changed size \\(5 bytes were sent, it has 15 now\\) while the snapshot was being streamed$`));
+      expect(Buffer.concat(sent).subarray(-1024).equals(Buffer.alloc(1024))).toBe(false);
     });
   });
 
@@ -252,11 +340,11 @@ describe('SnapshotArchiver', () => {
     it('fail the stream on a named pipe, naming it, without ever opening it', async () => {
       const fifo = path.join(dir, BLOCK, 'index.fifo');
       execFileSync('mkfifo', [fifo]);
-      const openFile = vi.spyOn(store, 'openFile');
+      const openFile = vi.spyOn(SnapshotTree.prototype as unknown as TreeInternals, 'openFile');
       const { error } = await failingTar(await tar());
       expect(error.message).toContain(`${NAME}/${BLOCK}/index.fifo`);
       expect(error.message).toContain('named pipe');
-      expect(openFile.mock.calls.map(([p]) => p)).not.toContain(fifo);
+      expect(openFile.mock.calls.map(([, entry]) => entry.relativePath)).not.toContain(`${NAME}/${BLOCK}/index.fifo`);
       // Opening a pipe for writing without blocking fails with ENXIO while nobody has it open to read.
       expect(() => openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)).toThrow(expect.objectContaining({ code: 'ENXIO' }));
     });

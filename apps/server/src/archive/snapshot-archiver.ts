@@ -1,10 +1,12 @@
-import type { Stats } from 'node:fs';
+import type { BigIntStats, Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { TarArchive } from 'archiver';
 import { type SnapshotFolder, SnapshotReadError, SnapshotStore, UnsupportedEntryError } from '../snapshots/snapshot-store';
+import { describeCode } from '../snapshots/snapshot-errors';
 import { ReadSlots, SLOT_BYTES } from './read-slots';
+import { entryName, entryTimes } from './tar-entry';
 
 type ModuleAppend = (source: unknown, data: unknown, callback: () => void) => void;
 const moduleAppend = (TarArchive.prototype as unknown as { _moduleAppend: ModuleAppend })._moduleAppend;
@@ -53,38 +55,35 @@ export class SnapshotArchiver {
   }
 
   private async feed(archive: TarArchive, folder: SnapshotFolder, slots: ReadSlots): Promise<void> {
-    for await (const entry of this.store.walk(folder)) {
-      if (archive.destroyed) return;
-      const date = wholeSeconds(entry.stats);
-      if (entry.kind === 'directory') {
-        await appendEntry(archive, Buffer.alloc(0), { name: `${entry.relativePath}/`, type: 'directory', mode: 0o755, date });
-      } else if (entry.kind === 'file') {
-        let opened: Awaited<ReturnType<SnapshotStore['openFile']>>;
-        try {
-          opened = await this.store.openFile(entry.absolutePath, entry.relativePath);
-        } catch (err) {
-          throw await this.store.readError(folder, entry.relativePath, err);
+    const tree = await this.store.openTree(folder);
+    try {
+      for await (const { entry, open } of tree.entries()) {
+        if (archive.destroyed) return;
+        if (entry.kind === 'other') {
+          throw new UnsupportedEntryError(`${entry.relativePath} is ${describe(entry.stats)}: unsupported, ${why(entry.stats)}`);
         }
-        const { handle, stats } = opened;
-        const source = new SnapshotFileReader(handle, entry.relativePath, stats.size, slots);
+        if (entry.nameProblem) throw new UnsupportedEntryError(entry.nameProblem);
+        const name = entryName(entry.relativePath);
+        if (!open) {
+          await appendEntry(archive, Buffer.alloc(0), { name: `${name}/`, type: 'directory', mode: 0o755, ...entryTimes(entry.stats) });
+          continue;
+        }
+        const { handle, stats } = await open();
+        const size = Number(stats.size);
+        const source = new SnapshotFileReader(handle, entry.relativePath, size, slots);
         // archiver pipes the source through a PassThrough that does not see the source's errors.
-        source.on('error', (err) => {
-          if (err instanceof SnapshotReadError) archive.destroy(err);
-          else void this.store.readError(folder, entry.relativePath, err).then((e) => archive.destroy(e));
-        });
+        source.on('error', (err) => archive.destroy(err instanceof SnapshotReadError ? err : readError(entry.relativePath, err)));
         try {
-          await appendEntry(archive, source, { name: entry.relativePath, mode: 0o644, date: wholeSeconds(stats), stats });
+          await appendEntry(archive, source, { name, mode: 0o644, ...entryTimes(stats), stats: { size } as Stats });
         } finally {
           source.destroy();
         }
-        // Read through an open descriptor, a file removed meanwhile still reads in full: check it
-        // is still there and the same size, so such a change is reported rather than hidden.
-        await this.store.checkUnchanged(folder, entry, stats);
-      } else {
-        throw new UnsupportedEntryError(`${entry.relativePath} is ${describe(entry.stats)}: unsupported, ${why(entry.stats)}`);
       }
+      // Only now is the archive known to equal the folder: the end-of-archive blocks come after this.
+      await tree.verifyUnchanged();
+    } finally {
+      await tree.close();
     }
-    if (!(await this.store.stillThere(folder))) throw this.store.folderRemovedError(folder);
     archive.finalize();
   }
 }
@@ -169,11 +168,11 @@ function appendEntry(archive: TarArchive, source: Buffer | Readable, data: Param
   });
 }
 
-function why(stats: Stats): string {
+function why(stats: BigIntStats): string {
   return stats.isSymbolicLink() ? 'links are never followed' : 'it is never opened; only regular files and folders are archived';
 }
 
-function describe(stats: Stats): string {
+function describe(stats: BigIntStats): string {
   if (stats.isSymbolicLink()) return 'a symbolic link';
   if (stats.isFIFO()) return 'a named pipe';
   if (stats.isSocket()) return 'a socket';
@@ -181,10 +180,7 @@ function describe(stats: Stats): string {
   return 'not a regular file or folder';
 }
 
-/**
- * The modification time cut to whole seconds, as tar stores it. Stats.mtime is rounded to the
- * millisecond, which can carry a time like 12:00:00.9996 into the next second.
- */
-function wholeSeconds(stats: import('node:fs').Stats): Date {
-  return new Date(Math.floor(stats.mtimeMs / 1000) * 1000);
+/** A read that failed outright (an I/O error, say), in words for the download's status. */
+function readError(relativePath: string, err: NodeJS.ErrnoException): SnapshotReadError {
+  return new SnapshotReadError(`cannot read ${relativePath}: ${err.code ? describeCode(err.code) : err.message}`, err.code);
 }

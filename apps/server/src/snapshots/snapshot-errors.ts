@@ -1,0 +1,46 @@
+/** Thrown when a name does not lead to a snapshot folder under snapshot_dir. */
+export class SnapshotNotFoundError extends Error {}
+
+/** Thrown when snapshot_dir itself cannot be read. */
+export class SnapshotDirError extends Error {}
+
+/** Thrown when a path inside a snapshot is something we must not archive (a link, a FIFO, …). */
+export class UnsupportedEntryError extends Error {}
+
+/**
+ * Thrown when a snapshot's content cannot be read, or changes while it is read (a file removed,
+ * truncated or grown, the folder removed). The message names the entry by its snapshot-relative
+ * path, never an absolute one; `code` keeps the errno code when there was one.
+ */
+export class SnapshotReadError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An errno code in words, e.g. "permission denied (EACCES)". */
+export function describeCode(code: string | undefined): string {
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied (${code})`;
+    case 'ENOENT':
+      return 'it does not exist (ENOENT)';
+    case 'ENOTDIR':
+      return 'a part of its path is not a folder (ENOTDIR)';
+    case 'EIO':
+      return 'input/output error (EIO)';
+    case 'ELOOP':
+      return 'too many symbolic links (ELOOP)';
+    default:
+      return code ?? 'unknown error';
+  }
+}
+
+/** Node's errno messages quote the path: 'ENOENT: …, open '/x/y''. Drop the path. */
+export function scrubPaths(message: string): string {
+  return message.replace(/'\/[^']*'/g, "'…'").replace(/"\/[^"]*"/g, '"…"');
+}
