@@ -4,127 +4,16 @@
 import { randomBytes } from 'node:crypto';
 import { constants, openSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DOWNLOAD_ID_HEADER } from '@prombackup/contract';
 import { makeLargeSnapshot, readArchive, sha256 } from './support/archive';
+import { BLOCK, expectNoAbsolutePath, get, json, statusOf, tempDir, writeSmallSnapshot } from './support/downloads';
 import { NOBODY, type ServerProcess, startServer } from './support/processes';
 
-const BLOCK = '01HXXXXXXXXXXXXXXXXXXXXXXX';
 /** Bytes that exist only outside snapshot_dir: they must never show up in a download. */
 const MARKER = `outside-secret-${randomBytes(8).toString('hex')}`;
-
-interface Finished {
-  success: boolean;
-  error_text: string | null;
-  sha256_hex: string;
-}
-
-interface Received {
-  status: number;
-  id: string;
-  body: Buffer;
-  /** The response ended cleanly (all of it arrived); false when the server cut it off. */
-  complete: boolean;
-}
-
-/** A temporary folder that "nobody" can enter. */
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
-  await fs.chmod(dir, 0o755);
-  return dir;
-}
-
-/**
- * GET a download. With `midStream`, pauses after the first bytes (a slow reader: the server is
- * stuck mid-file), runs it, then reads the rest. Fails instead of hanging after `timeoutMs`.
- */
-function get(url: string, midStream?: () => Promise<void>, timeoutMs = 30_000): Promise<Received> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let settled = false;
-    const timer = setTimeout(() => {
-      settled = true;
-      req.destroy();
-      reject(new Error(`GET ${url} did not finish within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const done = (res: http.IncomingMessage, complete: boolean) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve({
-        status: res.statusCode ?? 0,
-        id: (res.headers[DOWNLOAD_ID_HEADER.toLowerCase()] as string | undefined) ?? '',
-        body: Buffer.concat(chunks),
-        complete,
-      });
-    };
-    const req = http.get(url, (res) => {
-      let acted = !midStream;
-      res.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-        if (acted) return;
-        acted = true;
-        res.pause();
-        setTimeout(() => {
-          midStream!().then(
-            () => res.resume(),
-            (err) => {
-              settled = true;
-              clearTimeout(timer);
-              req.destroy();
-              reject(err);
-            },
-          );
-        }, 300);
-      });
-      res.on('end', () => done(res, res.complete));
-      res.on('error', () => done(res, false));
-      res.on('close', () => done(res, res.complete));
-    });
-    req.on('error', (err) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
-}
-
-async function statusOf(server: ServerProcess, id: string): Promise<Finished> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    const res = await fetch(`${server.url}/api/download_status?id=${encodeURIComponent(id)}`);
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as { finished: Finished | null };
-    if (body.finished) return body.finished;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`download ${id} never finished`);
-}
-
-async function json(res: Response): Promise<{ statusCode: number; message: string } & Record<string, unknown>> {
-  return (await res.json()) as { statusCode: number; message: string };
-}
-
-/** The server must never disclose filesystem paths; snapshot-relative names are fine. */
-function expectNoAbsolutePath(text: string, ...roots: string[]): void {
-  for (const root of roots) expect(text).not.toContain(root);
-  expect(text).not.toMatch(/(^|[\s'"(:])\/[A-Za-z0-9._-]/);
-}
-
-async function writeSmallSnapshot(dir: string, name: string): Promise<string> {
-  const folder = path.join(dir, name);
-  await fs.mkdir(path.join(folder, BLOCK, 'chunks'), { recursive: true });
-  await fs.writeFile(path.join(folder, BLOCK, 'chunks', '000001'), randomBytes(64 * 1024));
-  await fs.writeFile(path.join(folder, BLOCK, 'index'), randomBytes(4096));
-  await fs.writeFile(path.join(folder, BLOCK, 'meta.json'), '{"ulid":"x"}');
-  return folder;
-}
 
 describe('hostile files inside a snapshot', () => {
   let base: string;
