@@ -195,6 +195,10 @@ describe('SnapshotTree', () => {
     it.each([
       ['gained a hard link (another snapshot taken)', () => linkSync(chunk(), path.join(tmp, 'new-snapshot-link'))],
       ['lost a hard link (the live block compacted away, an older snapshot pruned)', () => rmSync(path.join(tmp, 'live-block-link'))],
+      [
+        'gained a hard link and lost it again (a snapshot taken and pruned meanwhile)',
+        () => (linkSync(chunk(), path.join(tmp, 'short-lived')), rmSync(path.join(tmp, 'short-lived'))),
+      ],
     ])('passes when a file only %s', async (_, change) => {
       linkSync(chunk(), path.join(tmp, 'live-block-link'));
       const tree = await open();
