@@ -109,6 +109,7 @@ describe('create stopped by a signal mid-download', () => {
   it.each([
     ['SIGINT', 130],
     ['SIGTERM', 143],
+    ['SIGHUP', 129],
   ] as const)('%s removes the partial file, says what was stopped and exits %i', async (signal, exitCode) => {
     const cli = startCli(['create', '--server', stalling.url, '--output', target]);
     await partialWithData(cli);
