@@ -122,8 +122,10 @@ describe('create stopped by a signal mid-download', () => {
 
   it('SIGTERM while the server is still taking the snapshot exits 143 and says so', async () => {
     fake.behaviour = 'hang';
+    const before = fake.requests.length;
     const cli = startCli(['create', '--server', server.url, '--output', target]);
-    await new Promise((r) => setTimeout(r, 1500));
+    // The request reaching Prometheus means the CLI is waiting on it (a fixed sleep loses on a busy machine).
+    for (const deadline = Date.now() + 30_000; fake.requests.length === before && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
     cli.child.kill('SIGTERM');
     const { code, stderr } = await cli.done;
     expect(code).toBe(143);
