@@ -6,10 +6,12 @@ export default defineConfig({
   // SWC keeps decorator metadata, which Nest's dependency injection reads.
   plugins: [swc.vite({ module: { type: 'es6' } })],
   resolve: {
-    alias: {
-      '@prombackup/contract': path.resolve(import.meta.dirname, 'libs/contract/src/index.ts'),
-      '@prombackup/client': path.resolve(import.meta.dirname, 'libs/client/src/index.ts'),
-    },
+    alias: [
+      { find: /^@prombackup\/contract$/, replacement: path.resolve(import.meta.dirname, 'libs/contract/src/index.ts') },
+      { find: /^@prombackup\/client$/, replacement: path.resolve(import.meta.dirname, 'libs/client/src/index.ts') },
+      // The CLI reaches into the client's core (its request function): the sources, as for the rest.
+      { find: /^@prombackup\/client\/dist\/(.*)$/, replacement: path.resolve(import.meta.dirname, 'libs/client/src/$1') },
+    ],
   },
   test: {
     include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/**/*.test.ts'],

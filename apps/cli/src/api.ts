@@ -1,4 +1,7 @@
-import { ApiError, PrombackupClient } from '@prombackup/client';
+import { ApiError, BaseHttpRequest, type CancelablePromise, PrombackupClient } from '@prombackup/client';
+import type { ApiRequestOptions } from '@prombackup/client/dist/core/ApiRequestOptions';
+import { type Fetch, request } from '@prombackup/client/dist/core/request';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { DownloadHttpError } from './archive-download';
 
 // Errors that mean no connection could be made at all.
@@ -13,9 +16,40 @@ const UNREACHABLE = new Set([
   'ERR_INVALID_URL',
 ]);
 
-/** A client for the server at `server`. */
-export function createClient(server: string, token?: string): PrombackupClient {
-  return new PrombackupClient({ BASE: server.replace(/\/+$/, ''), TOKEN: token || undefined });
+/**
+ * A client for the server at `server`. With `waitMs`, each request waits that long for the
+ * answer's headers and body, instead of global fetch's fixed 300 s for the headers.
+ */
+export function createClient(server: string, token?: string, waitMs?: number): PrombackupClient {
+  const config = { BASE: server.replace(/\/+$/, ''), TOKEN: token || undefined };
+  if (waitMs === undefined) return new PrombackupClient(config);
+  const send = waitingFetch(waitMs);
+  class WaitingRequest extends BaseHttpRequest {
+    override request<T>(options: ApiRequestOptions): CancelablePromise<T> {
+      return request<T>(this.config, options, send);
+    }
+  }
+  return new PrombackupClient(config, WaitingRequest);
+}
+
+/** Undici's limits for a dispatcher that waits `waitMs` for the headers and between body chunks. */
+export function waitingAgentOptions(waitMs: number): Agent.Options {
+  return { headersTimeout: waitMs, bodyTimeout: waitMs };
+}
+
+/**
+ * Undici's own fetch with its own Agent: global fetch is bound to the undici inside Node, whose
+ * version an Agent from the package need not match.
+ */
+function waitingFetch(waitMs: number): Fetch {
+  const dispatcher = new Agent(waitingAgentOptions(waitMs));
+  return (url, init) => undiciFetch(url, { ...(init as object), dispatcher }) as unknown as Promise<Response>;
+}
+
+/** Whether `err` is undici giving up waiting for an answer (see waitingAgentOptions). */
+export function isAnswerTimeout(err: unknown): boolean {
+  const code = (err as { cause?: { code?: string } } | undefined)?.cause?.code;
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
 }
 
 /** Whether a token can go in an Authorization header as it is: visible ASCII, inner spaces allowed. */

@@ -1,5 +1,5 @@
 /** Long flags that take a value, as the Go CLI and this one spell them. */
-const VALUE_FLAGS = new Set(['server', 'format', 'output', 'keep-within', 'level', 'token']);
+const VALUE_FLAGS = new Set(['server', 'format', 'output', 'keep-within', 'level', 'token', 'snapshot-timeout']);
 /** Long flags that are switches. */
 const SWITCH_FLAGS = new Set(['skip-head', 'json', 'force', 'help', 'version']);
 

@@ -1,16 +1,16 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Flags } from '@oclif/core';
 import type { DownloadStatusDto, PrombackupClient } from '@prombackup/client';
-import { ARCHIVE_FORMAT_NAMES, type ArchiveFormat, archiveFileName, compressionLevelProblem, isSnapshotName } from '@prombackup/contract';
+import { ARCHIVE_FORMAT_NAMES, type ArchiveFormat, archiveFileName, compressionLevelProblem, isSnapshotName, parseDuration } from '@prombackup/contract';
+import { createClient, isAnswerTimeout } from '../api';
 import { ApiCommand } from '../api-command';
-import { type DownloadParams, openDownload, openDownloadInPlace } from '../archive-download';
+import { receiveToStdout, receiveWith } from '../archive-receive';
 import { AtomicFile, exists } from '../atomic-file';
 import { HashingFileWriter } from '../hashing-file-writer';
-import { Progress, formatBytes } from '../progress';
+import { exitOnInterrupt } from '../interruption';
+import { formatBytes } from '../progress';
+import { removeStalePartials } from '../stale-partials';
 
 export interface CreateResult {
   path: string;
@@ -24,6 +24,10 @@ export interface CreateResult {
 
 /** How long to wait for the server to record a download's outcome after its last byte arrived. */
 const STATUS_WAIT_MS = 15_000;
+/** Above the server's -prometheus_timeout default (10m), so the CLI is not the first to give up. */
+const DEFAULT_SNAPSHOT_TIMEOUT = '15m';
+/** Past about 24.8 days a Node timer fires at once; a day is already far more than a snapshot takes. */
+const MAX_SNAPSHOT_TIMEOUT_MS = 24 * 3600_000;
 
 export default class Create extends ApiCommand<typeof Create> {
   static override summary = 'Take a snapshot, download it and verify it end to end.';
@@ -46,7 +50,20 @@ export default class Create extends ApiCommand<typeof Create> {
     'skip-head': Flags.boolean({ summary: 'Leave out the in-memory head block (the most recent hours not yet in a block).' }),
     level: Flags.integer({ summary: 'Compression level for tgz (1-9, default 1) or tzst (1-19, default 3).', min: 1, max: 19 }),
     force: Flags.boolean({ summary: 'Replace an existing file at the output path.' }),
+    'snapshot-timeout': Flags.string({
+      summary: "How long to wait for the server to take the snapshot, as a Go duration; keep it above the server's -prometheus_timeout (10m by default).",
+      default: DEFAULT_SNAPSHOT_TIMEOUT,
+      helpValue: 'DURATION',
+    }),
   };
+
+  // What is under way, for the one line an interrupting signal prints and for its cleanup.
+  private snapshotName?: string;
+  private target?: string;
+  private file?: AtomicFile;
+  private writer?: HashingFileWriter;
+  private committing?: Promise<void>;
+  private stopping?: Promise<never>;
 
   async run(): Promise<CreateResult> {
     const { format, output, level, force } = this.flags;
@@ -55,28 +72,40 @@ export default class Create extends ApiCommand<typeof Create> {
     const levelProblem = level === undefined ? undefined : compressionLevelProblem(format, level);
     // Checked here as well as by the server, so a bad level does not leave a snapshot behind.
     if (levelProblem) this.error(`--${levelProblem}`, { exit: 2 });
+    const snapshotTimeout = this.flags['snapshot-timeout'];
+    this.client = createClient(this.server, this.token, this.snapshotTimeoutMs(snapshotTimeout));
     const kind = toStdout ? 'stdout' : await this.outputKind(output);
     if (kind === 'file') await this.checkTarget(path.resolve(output!), force);
 
-    const started = Date.now();
-    const name = await takeSnapshot(this.client, this.flags['skip-head'], format);
-    let target = toStdout ? '-' : path.resolve(output ?? '.');
-    if (kind === 'folder') {
-      target = path.join(target, archiveFileName(name, format));
-      await this.checkTarget(target, force);
-    }
-
-    const params = { name, format, level };
-    const label = `${name}${archiveFileName('', format)}`;
-    const file = kind === 'file' || kind === 'folder' ? new AtomicFile(target) : undefined;
+    const stopWatching = exitOnInterrupt(
+      { cleanUp: (signal) => this.cleanUpAfter(signal, kind), lastResort: () => this.file?.discardNow() },
+      (stopping) => (this.stopping = stopping),
+    );
     try {
+      const started = Date.now();
+      const name = await takeSnapshot(this.client, this.flags['skip-head'], format, snapshotTimeout);
+      this.snapshotName = name;
+      let target = toStdout ? '-' : path.resolve(output ?? '.');
+      if (kind === 'folder') {
+        target = path.join(target, archiveFileName(name, format));
+        await this.checkTarget(target, force);
+      }
+      this.target = target;
+
+      const params = { name, format, level };
+      const label = `${name}${archiveFileName('', format)}`;
+      if (kind === 'file' || kind === 'folder') {
+        for (const stale of await removeStalePartials(target)) this.logToStderr(`removed ${stale}, a partial download its CLI left behind`);
+        this.file = new AtomicFile(target);
+        await this.file.create();
+      }
+      const file = this.file;
       // The writer is made before the request, so its worker thread starts up meanwhile.
-      const { id, bytes, sha256 } =
-        kind === 'stdout'
-          ? await receiveToStdout(this.client, params, label)
-          : await receiveWith(this.client, params, new HashingFileWriter(file?.tempPath ?? target, { sequential: !file }), label);
+      if (kind !== 'stdout') this.writer = new HashingFileWriter(file?.tempPath ?? target, { sequential: !file, exclusive: false });
+      const { id, bytes, sha256 } = this.writer ? await receiveWith(this.client, params, this.writer, label) : await receiveToStdout(this.client, params, label);
       verify(await waitForOutcome(this.client, id), sha256, id);
-      await file?.commit(force);
+      this.committing = file?.commit(force);
+      await this.committing;
       const result: CreateResult = {
         path: target,
         bytes,
@@ -91,8 +120,44 @@ export default class Create extends ApiCommand<typeof Create> {
       else this.log(line);
       return result;
     } finally {
-      await file?.discard();
+      await this.file?.discard();
+      stopWatching();
     }
+  }
+
+  /** An interrupted run stands aside: the signal handler cleans up, reports and exits. */
+  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+    if (this.stopping) return this.stopping;
+    return super.catch(err);
+  }
+
+  private snapshotTimeoutMs(value: string): number {
+    let ms: number;
+    try {
+      ms = parseDuration(value);
+    } catch (err) {
+      this.error(`--snapshot-timeout: ${(err as Error).message}`, { exit: 2 });
+    }
+    if (ms <= 0) this.error(`--snapshot-timeout must be positive, got ${JSON.stringify(value)}`, { exit: 2 });
+    if (ms > MAX_SNAPSHOT_TIMEOUT_MS) this.error(`--snapshot-timeout must be at most 24h, got ${JSON.stringify(value)}`, { exit: 2 });
+    return ms;
+  }
+
+  /** Undoes what an interrupting signal cut short; returns the line saying what that was. */
+  private async cleanUpAfter(signal: NodeJS.Signals, kind: 'stdout' | 'folder' | 'stream' | 'file'): Promise<string> {
+    const stopped = `stopped by ${signal}`;
+    const snapshot = `snapshot ${this.snapshotName}`;
+    if (!this.snapshotName) return `${stopped} while the server was taking a snapshot; nothing was written (the server may still finish the snapshot)`;
+    if (this.committing) {
+      // A rename cannot be taken back half way: let it end and say how it ended.
+      const outcome = await this.committing.then(() => undefined, (err: Error) => err);
+      return outcome ? `${stopped} while saving ${snapshot}: ${outcome.message}` : `${stopped} after ${snapshot} was verified and saved as ${this.target}`;
+    }
+    await this.writer?.abort();
+    await this.file?.discard();
+    if (kind === 'stdout') return `${stopped} while downloading ${snapshot} to standard output; what was written is incomplete`;
+    if (kind === 'stream') return `${stopped} while downloading ${snapshot} into ${this.target}; what was written is incomplete`;
+    return `${stopped} while downloading ${snapshot} to ${this.target}; the partial file is removed and nothing was saved`;
   }
 
   /**
@@ -117,63 +182,15 @@ export default class Create extends ApiCommand<typeof Create> {
   }
 }
 
-interface Received {
-  id: string;
-  bytes: number;
-  sha256: string;
-}
-
-/**
- * Receives the archive through a HashingFileWriter: into the temporary file, or in order into a
- * device or named pipe. The socket's bytes land in the writer's memory, and its worker thread
- * hashes and writes them: this thread only reads the socket.
- */
-async function receiveWith(client: PrombackupClient, params: DownloadParams, writer: HashingFileWriter, label: string): Promise<Received> {
+async function takeSnapshot(client: PrombackupClient, skipHead: boolean, format: ArchiveFormat, timeout: string): Promise<string> {
+  let answer: { name?: unknown } | undefined;
   try {
-    const download = await openDownloadInPlace(client, params);
-    const progress = new Progress(label, () => writer.bytes);
-    try {
-      await download.receive(writer);
-    } catch (err) {
-      throw writer.failure ?? cutOff(writer.bytes, err);
-    } finally {
-      progress.done();
-    }
-    return { id: download.id, bytes: writer.bytes, sha256: writer.sha256! };
+    // The server answers 303 See Other with {"name": ...}; the client's request core returns that body.
+    answer = (await client.snapshots.createSnapshot({ skipHead, downloadFormat: format })) as unknown as typeof answer;
   } catch (err) {
-    // The temporary file is removed after this: the writer must not create or write it later.
-    await writer.abort();
-    throw err;
+    if (!isAnswerTimeout(err)) throw err;
+    throw new Error(`the server did not answer the snapshot request within ${timeout} (--snapshot-timeout); it may still take the snapshot, for prune to remove later`);
   }
-}
-
-async function receiveToStdout(client: PrombackupClient, params: DownloadParams, label: string): Promise<Received> {
-  const { id, body } = await openDownload(client, params);
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const progress = new Progress(label, () => bytes);
-  const meter = new PassThrough({ highWaterMark: 1024 * 1024 });
-  meter.on('data', (chunk: Buffer) => {
-    hash.update(chunk);
-    bytes += chunk.length;
-  });
-  try {
-    await pipeline(body, meter, process.stdout, { end: false });
-  } catch (err) {
-    throw cutOff(bytes, err);
-  } finally {
-    progress.done();
-  }
-  return { id, bytes, sha256: hash.digest('hex') };
-}
-
-function cutOff(bytes: number, err: unknown): Error {
-  return new Error(`the download was cut off after ${formatBytes(bytes)}: ${(err as Error).message}`);
-}
-
-async function takeSnapshot(client: PrombackupClient, skipHead: boolean, format: ArchiveFormat): Promise<string> {
-  // The server answers 303 See Other with {"name": ...}; the client's request core returns that body.
-  const answer = (await client.snapshots.createSnapshot({ skipHead, downloadFormat: format })) as unknown as { name?: unknown } | undefined;
   if (!isSnapshotName(answer?.name)) throw new Error(`the server's snapshot answer has no valid snapshot name: ${JSON.stringify(answer)}`);
   return answer.name;
 }

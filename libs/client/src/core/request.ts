@@ -6,7 +6,9 @@
 //   download, and following it would start streaming a whole archive into memory. A 303 is
 //   that endpoint's answer, so its JSON body is returned like a 2xx body;
 // - buildUrl() and buildHeaders() are exported, so the one streaming download can take its
-//   base URL, query encoding and authentication from the same configuration.
+//   base URL, query encoding and authentication from the same configuration;
+// - request() takes the fetch to send with, so a caller can wait longer than global fetch's
+//   fixed 300 s for response headers (a snapshot of a large head block takes minutes).
 import { ApiError } from './ApiError';
 import type { ApiRequestOptions } from './ApiRequestOptions';
 import type { ApiResult } from './ApiResult';
@@ -89,13 +91,16 @@ async function responseBody(response: Response): Promise<unknown> {
     return text;
 }
 
-export function request<T>(config: OpenAPIConfig, options: ApiRequestOptions): CancelablePromise<T> {
+/** Sends one request; global fetch unless the caller brings one with its own timeouts. */
+export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
+
+export function request<T>(config: OpenAPIConfig, options: ApiRequestOptions, send: Fetch = fetch): CancelablePromise<T> {
     return new CancelablePromise<T>(async (resolve, reject, onCancel) => {
         const controller = new AbortController();
         onCancel(() => controller.abort());
         try {
             const url = buildUrl(config, options);
-            const response = await fetch(url, {
+            const response = await send(url, {
                 method: options.method,
                 headers: await buildHeaders(config, options),
                 body: requestBody(options),

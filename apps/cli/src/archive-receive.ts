@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { PrombackupClient } from '@prombackup/client';
+import { type DownloadParams, openDownload, openDownloadInPlace } from './archive-download';
+import type { HashingFileWriter } from './hashing-file-writer';
+import { Progress, formatBytes } from './progress';
+
+export interface Received {
+  id: string;
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * Receives the archive through a HashingFileWriter: into the temporary file, or in order into a
+ * device or named pipe. The socket's bytes land in the writer's memory, and its worker thread
+ * hashes and writes them: this thread only reads the socket.
+ */
+export async function receiveWith(client: PrombackupClient, params: DownloadParams, writer: HashingFileWriter, label: string): Promise<Received> {
+  try {
+    const download = await openDownloadInPlace(client, params);
+    const progress = new Progress(label, () => writer.bytes);
+    try {
+      await download.receive(writer);
+    } catch (err) {
+      throw writer.failure ?? cutOff(writer.bytes, err);
+    } finally {
+      progress.done();
+    }
+    return { id: download.id, bytes: writer.bytes, sha256: writer.sha256! };
+  } catch (err) {
+    // The temporary file is removed after this: the writer must not create or write it later.
+    await writer.abort();
+    throw err;
+  }
+}
+
+export async function receiveToStdout(client: PrombackupClient, params: DownloadParams, label: string): Promise<Received> {
+  const { id, body } = await openDownload(client, params);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const progress = new Progress(label, () => bytes);
+  const meter = new PassThrough({ highWaterMark: 1024 * 1024 });
+  meter.on('data', (chunk: Buffer) => {
+    hash.update(chunk);
+    bytes += chunk.length;
+  });
+  try {
+    await pipeline(body, meter, process.stdout, { end: false });
+  } catch (err) {
+    throw cutOff(bytes, err);
+  } finally {
+    progress.done();
+  }
+  return { id, bytes, sha256: hash.digest('hex') };
+}
+
+function cutOff(bytes: number, err: unknown): Error {
+  return new Error(`the download was cut off after ${formatBytes(bytes)}: ${(err as Error).message}`);
+}
