@@ -46,3 +46,8 @@ export function parsePartialName(name: string, base: string): PartialOwner | und
   const m = /^([A-Za-z0-9_-]{1,64})\.([1-9]\d{0,9})-(\d{1,20})\.[0-9a-f]{8}$/.exec(middle);
   return m ? { host: m[1], pid: Number(m[2]), pidNamespace: m[3] } : undefined;
 }
+
+/** The file name a partial download was for, read from the partial's own name; undefined for other names. */
+export function partialBase(name: string): string | undefined {
+  return /^\.(.+)\.[A-Za-z0-9_-]{1,64}\.[1-9]\d{0,9}-\d{1,20}\.[0-9a-f]{8}\.partial$/.exec(name)?.[1];
+}

@@ -103,6 +103,23 @@ describe('removeStalePartials', () => {
     expect((await fs.readdir(dir)).sort()).toEqual([...keep, folder, link].sort());
   });
 
+  it("with a folder as the output, also removes stale partials of other snapshots' archives there, and nothing else", async () => {
+    const gone = { ...me, pid: await deadPid() };
+    const earlier = await partial(gone, 0, '20240101T000000Z-0123abcd.tar.zst');
+    const held = await partial(me, 0, '20240101T010000Z-4567ef.tar.gz');
+    const notAnArchive = await partial(gone, 0, 'notes.txt');
+    const handle = await fs.open(held, 'r');
+    try {
+      const next = path.join(dir, '20240102T000000Z-89ab.tar');
+      expect(await removeStalePartials(next)).toEqual([]);
+      expect(await removeStalePartials(next, { anyArchive: true })).toEqual([earlier]);
+      expect(await present(held)).toBe(true);
+      expect(await present(notAnArchive)).toBe(true);
+    } finally {
+      await handle.close();
+    }
+  });
+
   it('finds nothing in a folder that does not exist', async () => {
     expect(await removeStalePartials(path.join(dir, 'missing', 'backup.tar'))).toEqual([]);
   });

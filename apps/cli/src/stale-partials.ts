@@ -1,7 +1,8 @@
 import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { type PartialOwner, currentOwner, parsePartialName } from './partial-name';
+import { ARCHIVE_FORMAT_NAMES, ARCHIVE_FORMATS, isSnapshotName } from '@prombackup/contract';
+import { type PartialOwner, currentOwner, parsePartialName, partialBase } from './partial-name';
 
 /**
  * How long a partial written elsewhere (another host or container) must have gone unchanged
@@ -11,17 +12,32 @@ import { type PartialOwner, currentOwner, parsePartialName } from './partial-nam
  */
 export const FOREIGN_STALE_MS = 60 * 60 * 1000;
 
+export interface StaleOptions {
+  /**
+   * Also the partials of any snapshot archive in the target's folder: with --output naming a
+   * folder, each run's file is named after its own new snapshot, so an earlier run's partial is
+   * never of "the same target".
+   */
+  anyArchive?: boolean;
+  now?: number;
+  me?: PartialOwner;
+}
+
 /**
  * Removes partial downloads of `target` (see partial-name.ts) left by CLIs that are gone, and
  * returns their paths. Anything that is not a regular file named as a partial of this very
- * target is left alone, and so is every partial whose owner may still be writing it.
+ * target (or, with `anyArchive`, of a snapshot archive) is left alone, and so is every partial
+ * whose owner may still be writing it.
  */
-export async function removeStalePartials(target: string, now = Date.now(), me: PartialOwner = currentOwner()): Promise<string[]> {
+export async function removeStalePartials(target: string, options: StaleOptions = {}): Promise<string[]> {
+  const { now = Date.now(), me = currentOwner() } = options;
   const dir = path.dirname(target);
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   const removed: string[] = [];
   for (const name of names) {
-    const owner = parsePartialName(name, path.basename(target));
+    const base = partialBase(name);
+    if (base === undefined || (base !== path.basename(target) && !(options.anyArchive && isArchiveName(base)))) continue;
+    const owner = parsePartialName(name, base);
     if (!owner) continue;
     const file = path.join(dir, name);
     const stats = await fs.lstat(file).catch(() => undefined);
@@ -29,6 +45,14 @@ export async function removeStalePartials(target: string, now = Date.now(), me: 
     if (await fs.unlink(file).then(() => true, () => false)) removed.push(file);
   }
   return removed;
+}
+
+/** Whether `name` is a snapshot archive's file name, as the server names them. */
+function isArchiveName(name: string): boolean {
+  return ARCHIVE_FORMAT_NAMES.some((format) => {
+    const { extension } = ARCHIVE_FORMATS[format];
+    return name.endsWith(extension) && isSnapshotName(name.slice(0, -extension.length));
+  });
 }
 
 async function isStale(owner: PartialOwner, file: Stats, me: PartialOwner, now: number): Promise<boolean> {

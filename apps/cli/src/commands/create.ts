@@ -95,7 +95,7 @@ export default class Create extends ApiCommand<typeof Create> {
       const params = { name, format, level };
       const label = `${name}${archiveFileName('', format)}`;
       if (kind === 'file' || kind === 'folder') {
-        for (const stale of await removeStalePartials(target)) this.logToStderr(`removed ${stale}, a partial download its CLI left behind`);
+        for (const stale of await removeStalePartials(target, { anyArchive: kind === 'folder' })) this.logToStderr(`removed ${stale}, a partial download its CLI left behind`);
         this.file = new AtomicFile(target);
         await this.file.create();
       }
