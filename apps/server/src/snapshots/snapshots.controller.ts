@@ -42,7 +42,7 @@ export class SnapshotsController {
   })
   @ApiBadRequestResponse({ description: 'A parameter has a bad value', type: ErrorDto })
   @ApiBadGatewayResponse({ description: 'Prometheus refused or answered nonsense', type: ErrorDto })
-  @ApiServiceUnavailableResponse({ description: 'Prometheus cannot be reached', type: ErrorDto })
+  @ApiServiceUnavailableResponse({ description: 'Prometheus cannot be reached, or the server is shutting down', type: ErrorDto })
   @ApiGatewayTimeoutResponse({ description: 'Prometheus did not answer in time', type: ErrorDto })
   async create(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<SnapshotCreatedDto> {
     const params = requestParams(req.query, req.body);

@@ -1,5 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { snapshotTime } from '@prombackup/contract';
+import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { PrometheusAdminClient, PrometheusError } from '../prometheus/prometheus-admin.client';
 import type { SnapshotInfoDto } from './dto/snapshot.dto';
@@ -15,10 +16,13 @@ export class SnapshotsService {
     private readonly store: SnapshotStore,
     private readonly locks: SnapshotLocks,
     private readonly metrics: MetricsService,
+    private readonly lifecycle: LifecycleService,
   ) {}
 
   /** Asks Prometheus for a snapshot and returns its name. */
   async create(skipHead: boolean): Promise<string> {
+    // Its download would be refused: a snapshot taken now would be left behind for nobody.
+    if (this.lifecycle.draining) throw new ServiceUnavailableException('the server is shutting down; try another replica or again shortly');
     const stopTimer = this.metrics.snapshotDuration.startTimer();
     try {
       const name = await this.prometheus.snapshot(skipHead);
