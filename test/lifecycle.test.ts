@@ -37,7 +37,7 @@ function openPaused(server: ServerProcess, format = 'tar'): Promise<{ res: http.
 
 async function statusOf(server: ServerProcess, id: string) {
   const res = await fetch(`${server.url}/api/download_status?id=${id}`);
-  return (await res.json()) as { finished: null | { success: boolean; error_text: string | null } };
+  return (await res.json()) as { finished: null | { success: boolean; error_text: string | null; sha256_hex: string } };
 }
 
 async function until<T>(what: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
