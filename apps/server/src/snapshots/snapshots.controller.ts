@@ -48,7 +48,10 @@ export class SnapshotsController {
     const params = requestParams(req.query, req.body);
     const skipHead = booleanParam(params.skip_head, 'skip_head', false);
     const format = formatParam(params.download_format, 'download_format');
-    const name = await this.snapshots.create(skipHead);
+    // 'close' before the answer is written means the client hung up while Prometheus worked.
+    const requester = new AbortController();
+    res.once('close', () => requester.abort());
+    const name = await this.snapshots.create(skipHead, requester.signal);
     const query = new URLSearchParams({ name, ...(format ? { format } : {}) });
     res.location(`./download?${query}`);
     return { name };

@@ -1,4 +1,4 @@
-import { Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
+import { HttpException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { snapshotTime } from '@prombackup/contract';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { MetricsService } from '../metrics/metrics.service';
@@ -19,20 +19,48 @@ export class SnapshotsService {
     private readonly lifecycle: LifecycleService,
   ) {}
 
-  /** Asks Prometheus for a snapshot and returns its name. */
-  async create(skipHead: boolean): Promise<string> {
+  /**
+   * Asks Prometheus for a snapshot and returns its name. `requesterGone` aborts when the client
+   * has hung up: a snapshot that arrives after that is nobody's, and is removed again.
+   */
+  async create(skipHead: boolean, requesterGone?: AbortSignal): Promise<string> {
     // Its download would be refused: a snapshot taken now would be left behind for nobody.
     if (this.lifecycle.draining) throw new ServiceUnavailableException('the server is shutting down; try another replica or again shortly');
     const stopTimer = this.metrics.snapshotDuration.startTimer();
+    let name: string;
     try {
-      const name = await this.prometheus.snapshot(skipHead);
-      stopTimer();
-      this.metrics.snapshotRequests.inc({ outcome: 'success' });
-      this.logger.log(`snapshot ${name} taken${skipHead ? ' without head block' : ''}`);
-      return name;
+      name = await this.prometheus.snapshot(skipHead);
     } catch (err) {
       this.metrics.snapshotRequests.inc({ outcome: err instanceof PrometheusError ? err.failure : 'error' });
       throw err;
+    }
+    stopTimer();
+    if (requesterGone?.aborted) {
+      this.metrics.snapshotRequests.inc({ outcome: 'abandoned' });
+      await this.removeAbandoned(name);
+      // Nobody reads this answer; 499 (client closed request) tells the access log what happened.
+      throw new HttpException(`the client went away before snapshot ${name} was taken`, 499);
+    }
+    this.metrics.snapshotRequests.inc({ outcome: 'success' });
+    this.logger.log(`snapshot ${name} taken${skipHead ? ' without head block' : ''}`);
+    return name;
+  }
+
+  /** Removes a snapshot whose requester hung up (it would stay for weeks otherwise), unless a download holds it. */
+  private async removeAbandoned(name: string): Promise<void> {
+    const why = `snapshot ${name} taken, but the client that asked for it went away before Prometheus answered`;
+    const lock = this.locks.acquireRemove(name);
+    if (lock !== 'acquired') {
+      this.logger.warn(`${why}; kept it: ${lock === 'in-use' ? 'a download is streaming it' : 'a prune is removing it'}`);
+      return;
+    }
+    try {
+      await this.store.remove(await this.store.folder(name));
+      this.logger.log(`${why}; removed it`);
+    } catch (err) {
+      this.logger.error(`${why}; could not remove it: ${(err as Error).message}`);
+    } finally {
+      this.locks.releaseRemove(name);
     }
   }
 
