@@ -137,6 +137,31 @@ describe('a client that gives up while Prometheus is still taking the snapshot',
   });
 });
 
+describe('SIGTERM while Prometheus is still taking a snapshot', () => {
+  it('waits for the answer, removes the snapshot (its download would be refused), answers 503 and exits 0', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pb-orphan-term-'));
+    const fake = await startFakePrometheus('slow');
+    fake.snapshotDir = dir;
+    try {
+      const server = await startServer(['-prometheus_endpoint', fake.url, '-snapshot_dir', dir, '-shutdown_grace', '20s']);
+      const answer = requestSnapshot(server);
+      await new Promise((r) => setTimeout(r, 300));
+      server.process.kill('SIGTERM');
+      const { status, body } = await answer;
+      expect(status).toBe(503);
+      expect(body.message).toMatch(/shutting down.*the snapshot taken meanwhile was removed/);
+      expect(existsSync(path.join(dir, GOOD_NAME))).toBe(false);
+      expect(await server.exited).toBe(0);
+      expect(server.log()).toMatch(new RegExp(`snapshot ${GOOD_NAME} taken, but the server began shutting down before Prometheus answered; removed it`));
+      // No download ran: nobody will ask for a download status, so nothing to linger for.
+      expect(server.log()).not.toMatch(/still answering download_status/);
+    } finally {
+      await fake.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('Prometheus refusing connections', () => {
   it('answers 503 naming the endpoint and the refusal, and keeps serving', async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;

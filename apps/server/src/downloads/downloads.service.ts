@@ -70,7 +70,7 @@ export class DownloadsService {
     res.flushHeaders();
 
     const abort = new AbortController();
-    const untrack = this.lifecycle.track({ abort: (reason) => abort.abort(new Error(reason)) });
+    const untrack = this.lifecycle.track({ abort: (reason) => abort.abort(new Error(reason)), statusFollows: true });
     const idle = this.watchProgress(sink, abort);
     let errorText: string | null = null;
     try {

@@ -25,7 +25,7 @@ describe('LifecycleService.drain', () => {
 
   it('lingers STATUS_LINGER_MS after the last download ended, so its client can ask for the outcome', async () => {
     const lifecycle = new LifecycleService();
-    const untrack = lifecycle.track({ abort: () => undefined });
+    const untrack = lifecycle.track({ abort: () => undefined, statusFollows: true });
     setTimeout(untrack, 1_000);
     const took = await drainTime(lifecycle, 60_000);
     expect(took).toBeGreaterThanOrEqual(1_000 + STATUS_LINGER_MS);
@@ -34,15 +34,24 @@ describe('LifecycleService.drain', () => {
 
   it('never lingers past the grace deadline', async () => {
     const lifecycle = new LifecycleService();
-    const untrack = lifecycle.track({ abort: () => undefined });
+    const untrack = lifecycle.track({ abort: () => undefined, statusFollows: true });
     setTimeout(untrack, 1_000);
     expect(await drainTime(lifecycle, 3_000)).toBeLessThanOrEqual(3_000 + 20);
+  });
+
+  it('does not linger after work whose client asks for no status (a snapshot request)', async () => {
+    const lifecycle = new LifecycleService();
+    const untrack = lifecycle.track({ abort: () => undefined, statusFollows: false });
+    setTimeout(untrack, 1_000);
+    const took = await drainTime(lifecycle, 60_000);
+    expect(took).toBeGreaterThanOrEqual(1_000);
+    expect(took).toBeLessThan(1_200);
   });
 
   it('cuts off what still runs at the deadline and does not linger after that', async () => {
     const lifecycle = new LifecycleService();
     const abort = vi.fn();
-    const untrack = lifecycle.track({ abort: () => (abort(), setTimeout(untrack, 10)) });
+    const untrack = lifecycle.track({ abort: () => (abort(), setTimeout(untrack, 10)), statusFollows: true });
     expect(await drainTime(lifecycle, 2_000)).toBeLessThan(2_200);
     expect(abort).toHaveBeenCalledOnce();
     expect(lifecycle.draining).toBe(true);

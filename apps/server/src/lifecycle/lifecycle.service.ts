@@ -1,8 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 
-/** What a running download offers the shutdown: a way to stop it. */
-export interface ActiveDownload {
+/** What a running download (or snapshot request) offers the shutdown: a way to stop it. */
+export interface ActiveWork {
   abort(reason: string): void;
+  /** Its client asks for download_status once it ends (a download does), so the shutdown lingers for it. */
+  statusFollows: boolean;
 }
 
 /**
@@ -21,7 +23,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 @Injectable()
 export class LifecycleService {
   private readonly logger = new Logger('shutdown');
-  private readonly downloads = new Set<ActiveDownload>();
+  private readonly downloads = new Set<ActiveWork>();
   private drainingSince: number | undefined;
   private lastDownloadEnded: number | undefined;
 
@@ -29,11 +31,14 @@ export class LifecycleService {
     return this.drainingSince !== undefined;
   }
 
-  /** Registers a running download; the returned function unregisters it once its outcome is recorded. */
-  track(download: ActiveDownload): () => void {
+  /**
+   * Registers a running download, or a snapshot request waiting for Prometheus; the returned
+   * function unregisters it once its outcome is recorded.
+   */
+  track(download: ActiveWork): () => void {
     this.downloads.add(download);
     return () => {
-      if (this.downloads.delete(download)) this.lastDownloadEnded = Date.now();
+      if (this.downloads.delete(download) && download.statusFollows) this.lastDownloadEnded = Date.now();
     };
   }
 
@@ -45,7 +50,7 @@ export class LifecycleService {
   async drain(graceMs: number): Promise<void> {
     this.drainingSince ??= Date.now();
     if (this.downloads.size > 0) {
-      this.logger.log(`waiting up to ${graceMs / 1000}s for ${this.downloads.size} download(s) to finish`);
+      this.logger.log(`waiting up to ${graceMs / 1000}s for ${this.downloads.size} running request(s) (downloads, snapshots) to finish`);
     }
     const deadline = this.drainingSince + graceMs;
     while (this.downloads.size > 0 && Date.now() < deadline) {

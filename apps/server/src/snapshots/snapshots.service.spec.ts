@@ -71,6 +71,22 @@ describe('SnapshotsService.create', () => {
     expect(logs.warn).toEqual([expect.stringMatching(/kept it: a download is streaming it/)]);
   });
 
+  it('removes a snapshot that arrives after shutdown began and answers 503, and the shutdown waits for it', async () => {
+    const lifecycle = new LifecycleService();
+    let answer: (name: string) => void = () => undefined;
+    const slow = { snapshot: () => new Promise<string>((resolve) => (answer = resolve)) } as unknown as PrometheusAdminClient;
+    const { store, removed } = fakeStore();
+    const pending = new SnapshotsService(slow, store, locks, new MetricsService(), lifecycle).create(false, new AbortController().signal);
+    let drained = false;
+    void lifecycle.drain(60_000).then(() => (drained = true));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(drained).toBe(false);
+    answer(NAME);
+    await expect(pending).rejects.toMatchObject({ status: 503, message: expect.stringMatching(/shutting down.*removed/) });
+    expect(removed).toEqual([NAME]);
+    expect(logs.log).toContain(`snapshot ${NAME} taken, but the server began shutting down before Prometheus answered; removed it`);
+  });
+
   it('refuses with 503 while the server shuts down, before asking Prometheus', async () => {
     const lifecycle = new LifecycleService();
     void lifecycle.drain(0);

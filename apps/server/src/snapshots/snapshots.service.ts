@@ -7,6 +7,8 @@ import type { SnapshotInfoDto } from './dto/snapshot.dto';
 import { SnapshotLocks } from './snapshot-locks';
 import { SnapshotStore } from './snapshot-store';
 
+const SHUTTING_DOWN = 'the server is shutting down; try another replica or again shortly';
+
 @Injectable()
 export class SnapshotsService {
   private readonly logger = new Logger(SnapshotsService.name);
@@ -21,34 +23,46 @@ export class SnapshotsService {
 
   /**
    * Asks Prometheus for a snapshot and returns its name. `requesterGone` aborts when the client
-   * has hung up: a snapshot that arrives after that is nobody's, and is removed again.
+   * has hung up. A snapshot that arrives after that, or after shutdown began (its download would
+   * be refused), is nobody's and is removed again.
    */
   async create(skipHead: boolean, requesterGone?: AbortSignal): Promise<string> {
-    // Its download would be refused: a snapshot taken now would be left behind for nobody.
-    if (this.lifecycle.draining) throw new ServiceUnavailableException('the server is shutting down; try another replica or again shortly');
-    const stopTimer = this.metrics.snapshotDuration.startTimer();
-    let name: string;
+    if (this.lifecycle.draining) throw new ServiceUnavailableException(SHUTTING_DOWN);
+    // A shutdown waits (within its grace) for Prometheus' answer, so that it can clean up after it.
+    const untrack = this.lifecycle.track({ abort: () => undefined, statusFollows: false });
     try {
-      name = await this.prometheus.snapshot(skipHead);
+      const name = await this.askPrometheus(skipHead);
+      const gone = requesterGone?.aborted === true;
+      if (gone || this.lifecycle.draining) {
+        this.metrics.snapshotRequests.inc({ outcome: 'abandoned' });
+        const why = gone ? 'the client that asked for it went away' : 'the server began shutting down';
+        await this.removeAbandoned(name, `snapshot ${name} taken, but ${why} before Prometheus answered`);
+        // Nobody reads a 499 (client closed request); it tells the access log what happened.
+        if (gone) throw new HttpException(`the client went away before snapshot ${name} was taken`, 499);
+        throw new ServiceUnavailableException(`${SHUTTING_DOWN} (the snapshot taken meanwhile was removed)`);
+      }
+      this.metrics.snapshotRequests.inc({ outcome: 'success' });
+      this.logger.log(`snapshot ${name} taken${skipHead ? ' without head block' : ''}`);
+      return name;
+    } finally {
+      untrack();
+    }
+  }
+
+  private async askPrometheus(skipHead: boolean): Promise<string> {
+    const stopTimer = this.metrics.snapshotDuration.startTimer();
+    try {
+      const name = await this.prometheus.snapshot(skipHead);
+      stopTimer();
+      return name;
     } catch (err) {
       this.metrics.snapshotRequests.inc({ outcome: err instanceof PrometheusError ? err.failure : 'error' });
       throw err;
     }
-    stopTimer();
-    if (requesterGone?.aborted) {
-      this.metrics.snapshotRequests.inc({ outcome: 'abandoned' });
-      await this.removeAbandoned(name);
-      // Nobody reads this answer; 499 (client closed request) tells the access log what happened.
-      throw new HttpException(`the client went away before snapshot ${name} was taken`, 499);
-    }
-    this.metrics.snapshotRequests.inc({ outcome: 'success' });
-    this.logger.log(`snapshot ${name} taken${skipHead ? ' without head block' : ''}`);
-    return name;
   }
 
-  /** Removes a snapshot whose requester hung up (it would stay for weeks otherwise), unless a download holds it. */
-  private async removeAbandoned(name: string): Promise<void> {
-    const why = `snapshot ${name} taken, but the client that asked for it went away before Prometheus answered`;
+  /** Removes a snapshot nobody will download (it would stay for weeks otherwise), unless a download holds it. */
+  private async removeAbandoned(name: string, why: string): Promise<void> {
     const lock = this.locks.acquireRemove(name);
     if (lock !== 'acquired') {
       this.logger.warn(`${why}; kept it: ${lock === 'in-use' ? 'a download is streaming it' : 'a prune is removing it'}`);
