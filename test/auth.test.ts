@@ -1,12 +1,13 @@
 // A server started with -auth_token_file, against a real Prometheus: what needs the token, what
 // does not, and the CLI sending it.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DOWNLOAD_ID_HEADER } from '@prombackup/contract';
 import { describeFolder, readArchive, sha256 } from './support/archive';
-import { type ServerProcess, runCli, startServer } from './support/processes';
+import { type ServerProcess, SERVER_BIN, runCli, startServer } from './support/processes';
 import { type PrometheusInstance, startPrometheus, waitForHeadSamples } from './support/prometheus';
 
 const TOKEN = 'Zq8-test-token-that-is-long-enough-3f9a';
@@ -219,5 +220,37 @@ describe('the CLI', () => {
 
   it('the server never logged the token', () => {
     expect(server.log()).not.toContain(TOKEN.slice(0, 16));
+  });
+});
+
+describe('a token file the server cannot honour', () => {
+  /** Starts the server and gives it 15 s to exit by itself; one that keeps running counts as null. */
+  function startAndWait(args: string[]): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [SERVER_BIN, '-listen_address', '127.0.0.1:0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stderr });
+      });
+    });
+  }
+
+  // Header values reach Node as latin1 and clients encode non-ASCII differently (or refuse to
+  // send it), so such a token could never match: the server refuses it at start instead.
+  it.each([
+    ['non-ASCII letters', 'Zq8-tökën-that-is-long-enough-3f9a'],
+    ['a non-Latin script', 'Zq8-токен-that-is-long-enough-3f9a'],
+    ['a control character', 'Zq8-token\u0007-that-is-long-enough'],
+  ])('with %s exits 2 at start, naming -auth_token_file in one line without the token', async (_, token) => {
+    const file = path.join(secrets, 'unusable-token');
+    await fs.writeFile(file, `${token}\n`, { mode: 0o600 });
+    const run = await startAndWait(['-snapshot_dir', prom.snapshotDir, '-auth_token_file', file]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/-auth_token_file: the token must be printable ASCII/);
+    expect(run.stderr).not.toContain(token.slice(4, 12));
   });
 });

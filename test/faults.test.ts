@@ -1,6 +1,8 @@
 // Upstream faults: Prometheus refusing connections, not answering, answering with its admin API
 // off, answering nonsense. Each is a 502/503/504 saying which, and the server keeps serving.
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,6 +93,72 @@ describe('Prometheus answering badly (a fake on 127.0.0.1, -prometheus_timeout 1
     expect(text).toMatch(/prombackup_snapshot_requests_total\{outcome="timeout"\} 2/);
     expect(text).toMatch(/prombackup_snapshot_requests_total\{outcome="bad_response"\} 3/);
     expect(text).toMatch(/prombackup_snapshot_requests_total\{outcome="refused"\} 2/);
+  });
+});
+
+describe('a client that gives up while Prometheus is still taking the snapshot', () => {
+  let fake: FakePrometheus;
+  let server: ServerProcess;
+  let dir: string;
+  const taken = () => path.join(dir, GOOD_NAME);
+
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pb-orphan-'));
+    fake = await startFakePrometheus('slow');
+    fake.snapshotDir = dir;
+    server = await startServer(['-prometheus_endpoint', fake.url, '-snapshot_dir', dir]);
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await fake?.close();
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('removes the snapshot Prometheus took for nobody, and logs one line saying so', async () => {
+    const req = http.request(`${server.url}/api/snapshot`, { method: 'POST' });
+    req.on('error', () => undefined);
+    req.end();
+    await new Promise((r) => setTimeout(r, 300));
+    req.destroy(); // the client gives up, as a CLI with a short timeout would
+    const deadline = Date.now() + fake.delayMs + 5_000;
+    while (!/removed it/.test(server.log()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(taken())).toBe(false);
+    const lines = server.log().split('\n').filter((line) => line.includes(GOOD_NAME));
+    expect(lines.filter((line) => /went away/.test(line))).toHaveLength(1);
+    expect(lines.join('\n')).toMatch(new RegExp(`snapshot ${GOOD_NAME} taken, but the client that asked for it went away before Prometheus answered; removed it`));
+  });
+
+  it('keeps the snapshot for a client that waits', async () => {
+    const answer = await requestSnapshot(server);
+    expect(answer.status).toBe(303);
+    expect(answer.body).toEqual({ name: GOOD_NAME });
+    expect(existsSync(taken())).toBe(true);
+  });
+});
+
+describe('SIGTERM while Prometheus is still taking a snapshot', () => {
+  it('waits for the answer, removes the snapshot (its download would be refused), answers 503 and exits 0', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pb-orphan-term-'));
+    const fake = await startFakePrometheus('slow');
+    fake.snapshotDir = dir;
+    try {
+      const server = await startServer(['-prometheus_endpoint', fake.url, '-snapshot_dir', dir, '-shutdown_grace', '20s']);
+      const answer = requestSnapshot(server);
+      await new Promise((r) => setTimeout(r, 300));
+      server.process.kill('SIGTERM');
+      const { status, body } = await answer;
+      expect(status).toBe(503);
+      expect(body.message).toMatch(/shutting down.*the snapshot taken meanwhile was removed/);
+      expect(existsSync(path.join(dir, GOOD_NAME))).toBe(false);
+      expect(await server.exited).toBe(0);
+      expect(server.log()).toMatch(new RegExp(`snapshot ${GOOD_NAME} taken, but the server began shutting down before Prometheus answered; removed it`));
+      // No download ran: nobody will ask for a download status, so nothing to linger for.
+      expect(server.log()).not.toMatch(/still answering download_status/);
+    } finally {
+      await fake.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,10 +1,15 @@
 // Load and lifecycle: concurrency limit, stalled and slow clients, SIGTERM.
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOWNLOAD_ID_HEADER } from '@prombackup/contract';
 import { makeLargeSnapshot } from './support/archive';
-import { type ServerProcess, startServer } from './support/processes';
+import { GOOD_NAME, startFakePrometheus } from './support/fake-prometheus';
+import { type ServerProcess, runCli, startServer } from './support/processes';
 import { type PrometheusInstance, startPrometheus } from './support/prometheus';
 
 let prom: PrometheusInstance;
@@ -32,7 +37,7 @@ function openPaused(server: ServerProcess, format = 'tar'): Promise<{ res: http.
 
 async function statusOf(server: ServerProcess, id: string) {
   const res = await fetch(`${server.url}/api/download_status?id=${id}`);
-  return (await res.json()) as { finished: null | { success: boolean; error_text: string | null } };
+  return (await res.json()) as { finished: null | { success: boolean; error_text: string | null; sha256_hex: string } };
 }
 
 async function until<T>(what: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
@@ -162,5 +167,90 @@ describe('SIGTERM', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(code).not.toBe(0);
     req.destroy();
+  });
+});
+
+/** Reads a paused download to its end; resolves with its SHA-256 and when the last byte came. */
+function readToEnd(res: http.IncomingMessage): Promise<{ sha256: string; endedAt: number; complete: boolean }> {
+  const hash = createHash('sha256');
+  res.on('data', (d: Buffer) => hash.update(d));
+  res.resume();
+  return new Promise((resolve, reject) => {
+    res.on('end', () => resolve({ sha256: hash.digest('hex'), endedAt: Date.now(), complete: res.complete }));
+    res.on('error', reject);
+  });
+}
+
+describe('SIGTERM with a download running', () => {
+  it('keeps answering download_status after the last byte, refuses new work, then exits 0 about 5 s later', async () => {
+    const server = await startServer(['-prometheus_endpoint', prom.url, '-snapshot_dir', prom.snapshotDir, '-shutdown_grace', '60s']);
+    const { res } = await openPaused(server);
+    const id = res.headers[DOWNLOAD_ID_HEADER.toLowerCase()] as string;
+    server.process.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    const snapshot = await fetch(`${server.url}/api/snapshot`, { method: 'POST', redirect: 'manual' });
+    expect(snapshot.status).toBe(503);
+    expect(((await snapshot.json()) as { message: string }).message).toMatch(/shutting down/);
+
+    const received = await readToEnd(res);
+    expect(received.complete).toBe(true);
+    // What the CLI does next: ask for the outcome. The server must still be there to answer.
+    const status = await until(() => statusOf(server, id), (s) => s.finished !== null, 3_000);
+    expect(status.finished).toEqual({ success: true, error_text: null, sha256_hex: received.sha256 });
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
+    expect((await fetch(`${server.url}/api/download?name=${BIG}`)).status).toBe(503);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect((await fetch(`${server.url}/api/download_status?id=${id}`)).status).toBe(200);
+
+    expect(await server.exited).toBe(0);
+    const lingered = Date.now() - received.endedAt;
+    expect(lingered).toBeGreaterThan(4_000);
+    expect(lingered).toBeLessThan(8_000);
+    expect(server.log()).toMatch(/still answering download_status for 5s/);
+  });
+
+  it('never stays past the grace deadline to answer download_status', async () => {
+    const server = await startServer(['-snapshot_dir', prom.snapshotDir, '-shutdown_grace', '2500ms']);
+    const { res } = await openPaused(server);
+    const id = res.headers[DOWNLOAD_ID_HEADER.toLowerCase()] as string;
+    const signalled = Date.now();
+    server.process.kill('SIGTERM');
+    const received = await readToEnd(res);
+    const status = await until(() => statusOf(server, id), (s) => s.finished !== null, 2_000);
+    expect(status.finished?.sha256_hex).toBe(received.sha256);
+    expect(await server.exited).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(2_500 + 1_500);
+  });
+
+  it('prombackup create succeeds when SIGTERM arrives mid-download', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pb-sigterm-cli-'));
+    const fake = await startFakePrometheus('good');
+    try {
+      // The fake Prometheus names this folder as the snapshot it took: large enough to be caught mid-stream.
+      await makeLargeSnapshot(path.join(dir, 'snapshots'), GOOD_NAME, 256);
+      const server = await startServer(['-prometheus_endpoint', fake.url, '-snapshot_dir', path.join(dir, 'snapshots'), '-shutdown_grace', '60s']);
+      const target = path.join(dir, 'backup.tar.gz');
+      const run = runCli(['-server', server.url, 'create', '-format', 'tgz', '-output', target]);
+      const streaming = await until(
+        async () => ((await (await fetch(`${server.url}/api/snapshots`)).json()) as { snapshots: { in_use: boolean }[] }).snapshots.some((s) => s.in_use),
+        (inUse) => inUse,
+        20_000,
+      );
+      expect(streaming).toBe(true);
+      server.process.kill('SIGTERM');
+      const result = await run;
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout.toString()).toMatch(/verified with the server/);
+      expect(existsSync(target)).toBe(true);
+      expect(await server.exited).toBe(0);
+      // The signal came while the archive was still being sent.
+      const log = server.log();
+      expect(log.indexOf('SIGTERM: refusing new downloads')).toBeGreaterThan(-1);
+      expect(log.indexOf('SIGTERM: refusing new downloads')).toBeLessThan(log.search(/download \S+ of \S+ \(tgz\) sent/));
+    } finally {
+      await fake.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });

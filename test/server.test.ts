@@ -235,6 +235,31 @@ describe('POST /api/prune', () => {
     expect(left).not.toContain(old('bare1'));
   });
 
+  it('several prunes at once report each old snapshot removed exactly once and none in use', async () => {
+    const names = Array.from({ length: 80 }, (_, i) => old(`concurrent${i}`));
+    for (const name of names) {
+      // A few blocks each, so removals take long enough for the prunes to overlap.
+      for (const block of ['01HAAAAAAAAAAAAAAAAAAAAAAA', '01HBBBBBBBBBBBBBBBBBBBBBBB', '01HCCCCCCCCCCCCCCCCCCCCCCC']) {
+        await fs.mkdir(path.join(prom.snapshotDir, name, block, 'chunks'), { recursive: true });
+        await fs.writeFile(path.join(prom.snapshotDir, name, block, 'meta.json'), '{}');
+        await fs.writeFile(path.join(prom.snapshotDir, name, block, 'chunks', '000001'), 'x');
+      }
+    }
+    const results = await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const res = await fetch(`${server.url}/api/prune?keep_within=1h`, { method: 'POST' });
+        expect(res.status).toBe(200);
+        return (await res.json()) as { removed: string[]; skipped_in_use: string[] };
+      }),
+    );
+    const removed = results.flatMap((r) => r.removed);
+    expect(new Set(removed).size).toBe(removed.length);
+    expect(removed).toEqual(expect.arrayContaining(names));
+    expect(results.flatMap((r) => r.skipped_in_use)).toEqual([]);
+    const left = await fs.readdir(prom.snapshotDir);
+    expect(left.filter((name) => names.includes(name))).toEqual([]);
+  });
+
   it('never removes a snapshot that is being streamed', async () => {
     const name = old('streaming');
     await makeLargeSnapshot(prom.snapshotDir, name, 64);

@@ -10,6 +10,8 @@ import { findPrometheus, freePort } from './prometheus';
 export type FakeBehaviour =
   /** A proper answer: {"status":"success","data":{"name":"<valid name>"}}. */
   | 'good'
+  /** The proper answer after `delayMs`, as a Prometheus writing out a large head block. */
+  | 'slow'
   /** Accepts the connection and never answers. */
   | 'hang'
   /** Sends the status line and headers, then never the body. */
@@ -30,13 +32,17 @@ export interface FakePrometheus {
   behaviour: FakeBehaviour;
   /** "METHOD path" of every request received. */
   requests: string[];
+  /** How long 'slow' takes to answer. */
+  delayMs: number;
+  /** When set, 'good' and 'slow' create the snapshot folder here before answering, as Prometheus does. */
+  snapshotDir?: string;
   close(): Promise<void>;
 }
 
 export const GOOD_NAME = '20240102T030405Z-0123456789abcdef';
 
 export async function startFakePrometheus(behaviour: FakeBehaviour = 'good'): Promise<FakePrometheus> {
-  const fake: FakePrometheus = { url: '', behaviour, requests: [], close: async () => undefined };
+  const fake: FakePrometheus = { url: '', behaviour, requests: [], delayMs: 1_500, close: async () => undefined };
   const hanging = new Set<http.ServerResponse>();
   const server = http.createServer((req, res) => {
     fake.requests.push(`${req.method} ${req.url}`);
@@ -44,9 +50,17 @@ export async function startFakePrometheus(behaviour: FakeBehaviour = 'good'): Pr
       res.writeHead(status, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(body));
     };
+    const snapshotTaken = async () => {
+      if (fake.snapshotDir) await makeSnapshotFolder(fake.snapshotDir, GOOD_NAME);
+      json(200, { status: 'success', data: { name: GOOD_NAME } });
+    };
     switch (fake.behaviour) {
       case 'good':
-        return json(200, { status: 'success', data: { name: GOOD_NAME } });
+        return void snapshotTaken();
+      case 'slow':
+        hanging.add(res);
+        setTimeout(() => void snapshotTaken(), fake.delayMs);
+        return;
       case 'hang':
         hanging.add(res);
         return;
@@ -78,6 +92,14 @@ export async function startFakePrometheus(behaviour: FakeBehaviour = 'good'): Pr
       server.close(() => resolve());
     });
   return fake;
+}
+
+/** A snapshot folder shaped like Prometheus makes them: one block with its files. */
+async function makeSnapshotFolder(snapshotDir: string, name: string): Promise<void> {
+  const block = path.join(snapshotDir, name, '01HZZZZZZZZZZZZZZZZZZZZZZZ');
+  await fs.mkdir(path.join(block, 'chunks'), { recursive: true });
+  await fs.writeFile(path.join(block, 'meta.json'), '{}');
+  await fs.writeFile(path.join(block, 'chunks', '000001'), 'samples');
 }
 
 export interface PlainPrometheus {

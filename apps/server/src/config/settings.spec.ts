@@ -10,8 +10,12 @@ const TOKEN = 'a-token-of-enough-length-0123456789';
 const tokenDir = mkdtempSync(path.join(os.tmpdir(), 'prombackup-token-'));
 const TOKEN_FILE = path.join(tokenDir, 'token');
 const SHORT_TOKEN_FILE = path.join(tokenDir, 'short');
+const NON_ASCII_TOKEN_FILE = path.join(tokenDir, 'non-ascii');
+const CONTROL_TOKEN_FILE = path.join(tokenDir, 'control');
 writeFileSync(TOKEN_FILE, `${TOKEN}\n`);
 writeFileSync(SHORT_TOKEN_FILE, 'short');
+writeFileSync(NON_ASCII_TOKEN_FILE, 'pässwörd-of-enough-length-0123\n');
+writeFileSync(CONTROL_TOKEN_FILE, 'a-token-of-enough-length\u0001-0123\n');
 afterAll(() => rmSync(tokenDir, { recursive: true, force: true }));
 
 /** Parses a command line that must start the server, and returns its settings. */
@@ -268,6 +272,8 @@ describe('parseCommandLine bad values name the setting', () => {
     ['shutdown_grace', '30', /missing unit/],
     ['auth_token_file', '/nonexistent/token', /cannot read the token file \(ENOENT\)/],
     ['auth_token_file', SHORT_TOKEN_FILE, /at least 16 characters/],
+    ['auth_token_file', NON_ASCII_TOKEN_FILE, /printable ASCII/],
+    ['auth_token_file', CONTROL_TOKEN_FILE, /printable ASCII/],
   ];
 
   it.each(cases)('-%s=%j is refused naming the flag', (flag, value, reason) => {

@@ -245,6 +245,11 @@ function readTokenFile(value: string): string | undefined {
   }
   if (token.length < 16) throw new Error('the token file must hold a token of at least 16 characters');
   if (/\s/.test(token)) throw new Error('the token must not contain white space');
+  // Node hands header values over as latin1 and clients encode other characters each their own
+  // way (fetch refuses most), so a token outside printable ASCII would never match: refuse it now.
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    throw new Error('the token must be printable ASCII (letters, digits, punctuation), as HTTP headers carry; make one with `head -c 32 /dev/urandom | base64`');
+  }
   return token;
 }
 

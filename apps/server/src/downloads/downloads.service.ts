@@ -70,7 +70,7 @@ export class DownloadsService {
     res.flushHeaders();
 
     const abort = new AbortController();
-    const untrack = this.lifecycle.track({ abort: (reason) => abort.abort(new Error(reason)) });
+    const untrack = this.lifecycle.track({ abort: (reason) => abort.abort(new Error(reason)), statusFollows: true });
     const idle = this.watchProgress(sink, abort);
     let errorText: string | null = null;
     try {
@@ -84,7 +84,6 @@ export class DownloadsService {
       res.destroy();
     } finally {
       clearInterval(idle);
-      untrack();
       this.locks.releaseRead(folder.name);
     }
     slots.close();
@@ -96,6 +95,8 @@ export class DownloadsService {
       errorText ??= `the SHA-256 of the download could not be computed: ${(err as Error).message}`;
     }
     this.registry.finish(record, { success: errorText === null, error_text: errorText, sha256_hex: sha256Hex });
+    // Only now: a shutdown waiting for this download must not stop before its status is final.
+    untrack();
     stopTimer();
     this.metrics.downloads.inc({ format: request.format, outcome: errorText === null ? 'success' : 'failure' });
     if (errorText) this.logger.warn(`download ${record.id} of ${folder.name} failed: ${errorText}`);

@@ -1,9 +1,20 @@
 import { Injectable, Logger } from '@nestjs/common';
 
-/** What a running download offers the shutdown: a way to stop it. */
-export interface ActiveDownload {
+/** What a running download (or snapshot request) offers the shutdown: a way to stop it. */
+export interface ActiveWork {
   abort(reason: string): void;
+  /** Its client asks for download_status once it ends (a download does), so the shutdown lingers for it. */
+  statusFollows: boolean;
 }
+
+/**
+ * How long the server keeps answering (download_status above all) after the last download
+ * ended: a client that has just received its last byte asks for the outcome next, and an
+ * archive it cannot verify is thrown away.
+ */
+export const STATUS_LINGER_MS = 5_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The server's life after SIGTERM: new downloads are refused, running ones may finish within
@@ -12,31 +23,47 @@ export interface ActiveDownload {
 @Injectable()
 export class LifecycleService {
   private readonly logger = new Logger('shutdown');
-  private readonly downloads = new Set<ActiveDownload>();
+  private readonly downloads = new Set<ActiveWork>();
   private drainingSince: number | undefined;
+  private lastDownloadEnded: number | undefined;
 
   get draining(): boolean {
     return this.drainingSince !== undefined;
   }
 
-  /** Registers a running download; the returned function unregisters it. */
-  track(download: ActiveDownload): () => void {
+  /**
+   * Registers a running download, or a snapshot request waiting for Prometheus; the returned
+   * function unregisters it once its outcome is recorded.
+   */
+  track(download: ActiveWork): () => void {
     this.downloads.add(download);
-    return () => this.downloads.delete(download);
+    return () => {
+      if (this.downloads.delete(download) && download.statusFollows) this.lastDownloadEnded = Date.now();
+    };
   }
 
-  /** Refuses new downloads and waits up to `graceMs` for running ones, then cuts them off. */
+  /**
+   * Refuses new downloads and waits up to `graceMs` for running ones, then cuts them off. After
+   * a download ended, lingers up to STATUS_LINGER_MS so its client can ask for the outcome, but
+   * never past the grace deadline.
+   */
   async drain(graceMs: number): Promise<void> {
     this.drainingSince ??= Date.now();
     if (this.downloads.size > 0) {
-      this.logger.log(`waiting up to ${graceMs / 1000}s for ${this.downloads.size} download(s) to finish`);
+      this.logger.log(`waiting up to ${graceMs / 1000}s for ${this.downloads.size} running request(s) (downloads, snapshots) to finish`);
     }
-    const deadline = Date.now() + graceMs;
+    const deadline = this.drainingSince + graceMs;
     while (this.downloads.size > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(100, Math.max(1, deadline - Date.now()))));
+      await sleep(Math.min(100, Math.max(1, deadline - Date.now())));
     }
     for (const download of this.downloads) download.abort('the server shut down before the archive was complete');
     // Give the aborted downloads a moment to record their outcome.
-    for (let i = 0; i < 50 && this.downloads.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let i = 0; i < 50 && this.downloads.size > 0; i++) await sleep(20);
+
+    const lingerUntil = Math.min(deadline, (this.lastDownloadEnded ?? -Infinity) + STATUS_LINGER_MS);
+    if (lingerUntil > Date.now()) {
+      this.logger.log(`downloads done; still answering download_status for ${Math.ceil((lingerUntil - Date.now()) / 1000)}s`);
+      await sleep(lingerUntil - Date.now());
+    }
   }
 }

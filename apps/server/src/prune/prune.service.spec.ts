@@ -119,6 +119,26 @@ describe('PruneService', () => {
     expect(present('20240601T000000Z-aaaa')).toBe(false);
   });
 
+  it('reports each snapshot removed by exactly one of several prunes run at once, and none as in use', async () => {
+    const old = Array.from({ length: 30 }, (_, i) => `20240601T0000${String(i).padStart(2, '0')}Z-old${i}`);
+    for (const name of old) snapshot(name);
+    const results = await Promise.all([1, 2, 3, 4].map(() => service.prune(HOUR, 'request')));
+    const removed = results.flatMap((r) => r.removed);
+    expect(removed.sort()).toEqual(old);
+    expect(results.flatMap((r) => r.skipped_in_use)).toEqual([]);
+    expect(await counterValue(metrics.snapshotsRemoved)).toBe(old.length);
+  });
+
+  it('reports a snapshot being streamed as in use, also while another prune runs', async () => {
+    snapshot('20240601T000000Z-aaaa');
+    snapshot('20240601T000000Z-bbbb');
+    expect(locks.acquireRead('20240601T000000Z-aaaa')).toBe(true);
+    const [a, b] = await Promise.all([service.prune(HOUR, 'request'), service.prune(HOUR, 'schedule')]);
+    expect(a.skipped_in_use).toEqual(['20240601T000000Z-aaaa']);
+    expect(b.skipped_in_use).toEqual(['20240601T000000Z-aaaa']);
+    expect([...a.removed, ...b.removed]).toEqual(['20240601T000000Z-bbbb']);
+  });
+
   it('leaves the remove lock free afterwards, so a download can start', async () => {
     snapshot('20240601T000000Z-aaaa');
     await service.prune(HOUR, 'request');

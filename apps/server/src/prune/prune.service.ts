@@ -30,15 +30,19 @@ export class PruneService {
       for (const folder of await this.store.folders({ zonedNames: true })) {
         const created = snapshotTime(folder.name);
         if (!created || created.getTime() >= cutoff) continue;
-        if (!this.locks.acquireRemove(folder.name)) {
-          result.skipped_in_use.push(folder.name);
-          continue;
-        }
+        const lock = this.locks.acquireRemove(folder.name);
+        if (lock === 'in-use') result.skipped_in_use.push(folder.name);
+        // Another prune is removing it and reports it; claiming it here too would count it twice.
+        if (lock !== 'acquired') continue;
+        let removedHere: boolean;
         try {
-          await this.store.remove(folder);
+          // A prune that listed the folder before another one removed it must not report it again.
+          removedHere = await this.store.stillThere(folder);
+          if (removedHere) await this.store.remove(folder);
         } finally {
           this.locks.releaseRemove(folder.name);
         }
+        if (!removedHere) continue;
         result.removed.push(folder.name);
         this.metrics.snapshotsRemoved.inc();
       }

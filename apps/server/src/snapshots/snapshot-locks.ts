@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
+export type RemoveLock = 'acquired' | 'in-use' | 'being-removed';
+
 /**
  * Which snapshots are being streamed, and which are being removed. Downloads and pruning
  * check each other here, so a prune never removes what a download is reading.
@@ -26,11 +28,15 @@ export class SnapshotLocks {
     return this.readers.has(name);
   }
 
-  /** Marks a snapshot as being removed; false when it is being read. */
-  acquireRemove(name: string): boolean {
-    if (this.readers.has(name) || this.removing.has(name)) return false;
+  /**
+   * Marks a snapshot as being removed. Says why not otherwise: a download is reading it, or
+   * another remover (a concurrent prune) holds it, which must not be mistaken for "in use".
+   */
+  acquireRemove(name: string): RemoveLock {
+    if (this.readers.has(name)) return 'in-use';
+    if (this.removing.has(name)) return 'being-removed';
     this.removing.add(name);
-    return true;
+    return 'acquired';
   }
 
   releaseRemove(name: string): void {

@@ -42,13 +42,16 @@ export class SnapshotsController {
   })
   @ApiBadRequestResponse({ description: 'A parameter has a bad value', type: ErrorDto })
   @ApiBadGatewayResponse({ description: 'Prometheus refused or answered nonsense', type: ErrorDto })
-  @ApiServiceUnavailableResponse({ description: 'Prometheus cannot be reached', type: ErrorDto })
+  @ApiServiceUnavailableResponse({ description: 'Prometheus cannot be reached, or the server is shutting down', type: ErrorDto })
   @ApiGatewayTimeoutResponse({ description: 'Prometheus did not answer in time', type: ErrorDto })
   async create(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<SnapshotCreatedDto> {
     const params = requestParams(req.query, req.body);
     const skipHead = booleanParam(params.skip_head, 'skip_head', false);
     const format = formatParam(params.download_format, 'download_format');
-    const name = await this.snapshots.create(skipHead);
+    // 'close' before the answer is written means the client hung up while Prometheus worked.
+    const requester = new AbortController();
+    res.once('close', () => requester.abort());
+    const name = await this.snapshots.create(skipHead, requester.signal);
     const query = new URLSearchParams({ name, ...(format ? { format } : {}) });
     res.location(`./download?${query}`);
     return { name };

@@ -1,10 +1,13 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { HttpException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { snapshotTime } from '@prombackup/contract';
+import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { PrometheusAdminClient, PrometheusError } from '../prometheus/prometheus-admin.client';
 import type { SnapshotInfoDto } from './dto/snapshot.dto';
 import { SnapshotLocks } from './snapshot-locks';
 import { SnapshotStore } from './snapshot-store';
+
+const SHUTTING_DOWN = 'the server is shutting down; try another replica or again shortly';
 
 @Injectable()
 export class SnapshotsService {
@@ -15,20 +18,63 @@ export class SnapshotsService {
     private readonly store: SnapshotStore,
     private readonly locks: SnapshotLocks,
     private readonly metrics: MetricsService,
+    private readonly lifecycle: LifecycleService,
   ) {}
 
-  /** Asks Prometheus for a snapshot and returns its name. */
-  async create(skipHead: boolean): Promise<string> {
+  /**
+   * Asks Prometheus for a snapshot and returns its name. `requesterGone` aborts when the client
+   * has hung up. A snapshot that arrives after that, or after shutdown began (its download would
+   * be refused), is nobody's and is removed again.
+   */
+  async create(skipHead: boolean, requesterGone?: AbortSignal): Promise<string> {
+    if (this.lifecycle.draining) throw new ServiceUnavailableException(SHUTTING_DOWN);
+    // A shutdown waits (within its grace) for Prometheus' answer, so that it can clean up after it.
+    const untrack = this.lifecycle.track({ abort: () => undefined, statusFollows: false });
+    try {
+      const name = await this.askPrometheus(skipHead);
+      const gone = requesterGone?.aborted === true;
+      if (gone || this.lifecycle.draining) {
+        this.metrics.snapshotRequests.inc({ outcome: 'abandoned' });
+        const why = gone ? 'the client that asked for it went away' : 'the server began shutting down';
+        await this.removeAbandoned(name, `snapshot ${name} taken, but ${why} before Prometheus answered`);
+        // Nobody reads a 499 (client closed request); it tells the access log what happened.
+        if (gone) throw new HttpException(`the client went away before snapshot ${name} was taken`, 499);
+        throw new ServiceUnavailableException(`${SHUTTING_DOWN} (the snapshot taken meanwhile was removed)`);
+      }
+      this.metrics.snapshotRequests.inc({ outcome: 'success' });
+      this.logger.log(`snapshot ${name} taken${skipHead ? ' without head block' : ''}`);
+      return name;
+    } finally {
+      untrack();
+    }
+  }
+
+  private async askPrometheus(skipHead: boolean): Promise<string> {
     const stopTimer = this.metrics.snapshotDuration.startTimer();
     try {
       const name = await this.prometheus.snapshot(skipHead);
       stopTimer();
-      this.metrics.snapshotRequests.inc({ outcome: 'success' });
-      this.logger.log(`snapshot ${name} taken${skipHead ? ' without head block' : ''}`);
       return name;
     } catch (err) {
       this.metrics.snapshotRequests.inc({ outcome: err instanceof PrometheusError ? err.failure : 'error' });
       throw err;
+    }
+  }
+
+  /** Removes a snapshot nobody will download (it would stay for weeks otherwise), unless a download holds it. */
+  private async removeAbandoned(name: string, why: string): Promise<void> {
+    const lock = this.locks.acquireRemove(name);
+    if (lock !== 'acquired') {
+      this.logger.warn(`${why}; kept it: ${lock === 'in-use' ? 'a download is streaming it' : 'a prune is removing it'}`);
+      return;
+    }
+    try {
+      await this.store.remove(await this.store.folder(name));
+      this.logger.log(`${why}; removed it`);
+    } catch (err) {
+      this.logger.error(`${why}; could not remove it: ${(err as Error).message}`);
+    } finally {
+      this.locks.releaseRemove(name);
     }
   }
 

@@ -63,7 +63,7 @@ export class SnapshotsService {
                 303: `Snapshot taken`,
                 400: `A parameter has a bad value`,
                 502: `Prometheus refused or answered nonsense`,
-                503: `Prometheus cannot be reached`,
+                503: `Prometheus cannot be reached, or the server is shutting down`,
                 504: `Prometheus did not answer in time`,
             },
         });
