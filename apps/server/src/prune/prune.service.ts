@@ -37,8 +37,7 @@ export class PruneService {
         let removedHere: boolean;
         try {
           // A prune that listed the folder before another one removed it must not report it again.
-          removedHere = await this.store.stillThere(folder);
-          if (removedHere) await this.store.remove(folder);
+          removedHere = await this.store.remove(folder);
         } finally {
           this.locks.releaseRemove(folder.name);
         }

@@ -121,13 +121,19 @@ export class SnapshotStore {
     }
   }
 
-  /** Removes a snapshot folder. fs.rm removes links themselves, never what they point to. */
-  async remove(folder: SnapshotFolder): Promise<void> {
+  /**
+   * Removes a snapshot folder; false when it was gone already (another prune took it first).
+   * fs.rm removes links themselves, never what they point to.
+   */
+  async remove(folder: SnapshotFolder): Promise<boolean> {
+    const now = await fs.lstat(folder.absolutePath).catch(() => undefined);
+    if (!now?.isDirectory() || now.ino !== folder.stats.ino || now.dev !== folder.stats.dev) return false;
     try {
       await fs.rm(folder.absolutePath, { recursive: true });
+      return true;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return; // removed by someone else meanwhile: gone either way
+      if (code === 'ENOENT') return false; // removed by someone else meanwhile: gone either way
       const hint = code === 'EACCES' || code === 'EPERM' ? '; pruning needs write access to snapshot_dir and the snapshot folders' : '';
       throw new SnapshotDirError(`cannot remove snapshot ${folder.name}: ${describeCode(code)}${hint}`);
     }
