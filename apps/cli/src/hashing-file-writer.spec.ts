@@ -125,8 +125,19 @@ describe('HashingFileWriter', () => {
       const reader = await fs.open(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
       const writer = new HashingFileWriter(fifo, { sequential: true, slotBytes: MiB, slots: 2 });
       const source = chunked(randomBytes(8 * MiB), [MiB]);
-      setTimeout(() => void reader.close(), 50);
+      // The reader goes away once bytes arrive: before that the writer's worker may not have
+      // opened the pipe yet, and its open would then wait for a reader forever.
+      const goAway = (async () => {
+        const first = Buffer.alloc(1);
+        for (;;) {
+          const got = await reader.read(first, 0, 1, null).then((r) => r.bytesRead, () => 0);
+          if (got > 0) break;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        await reader.close();
+      })();
       await expect(pipeline(source, writer)).rejects.toThrow(/cannot write .*pipe: EPIPE/);
+      await goAway;
       expect(writer.sha256).toBeUndefined();
     });
 
