@@ -5,6 +5,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { isSnapshotName } from '@prombackup/contract';
 import { ServerConfig } from '../config/server-config';
 import { SnapshotDirError, SnapshotNotFoundError, SnapshotReadError, describeCode } from './snapshot-errors';
+import { removeFolder } from './folder-removal';
 import { SnapshotTree } from './snapshot-tree';
 
 export { SnapshotDirError, SnapshotNotFoundError, SnapshotReadError, UnsupportedEntryError } from './snapshot-errors';
@@ -123,17 +124,13 @@ export class SnapshotStore {
 
   /**
    * Removes a snapshot folder; false when it was gone already (another prune took it first).
-   * fs.rm removes links themselves, never what they point to.
+   * Links inside are removed themselves, never followed (see removeFolder).
    */
   async remove(folder: SnapshotFolder): Promise<boolean> {
-    const now = await fs.lstat(folder.absolutePath).catch(() => undefined);
-    if (!now?.isDirectory() || now.ino !== folder.stats.ino || now.dev !== folder.stats.dev) return false;
     try {
-      await fs.rm(folder.absolutePath, { recursive: true });
-      return true;
+      return await removeFolder(folder.absolutePath, folder.stats);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return false; // removed by someone else meanwhile: gone either way
       const hint = code === 'EACCES' || code === 'EPERM' ? '; pruning needs write access to snapshot_dir and the snapshot folders' : '';
       throw new SnapshotDirError(`cannot remove snapshot ${folder.name}: ${describeCode(code)}${hint}`);
     }

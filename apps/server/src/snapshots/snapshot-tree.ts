@@ -1,11 +1,11 @@
 import { type BigIntStats, constants } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
+import { DIR_FLAGS, fdPath, inside } from './descriptors';
 import { SnapshotReadError, UnsupportedEntryError, describeCode, scrubPaths } from './snapshot-errors';
 import { type TreeEntry, differs, displayName, nameProblem, sameNode } from './tree-entry';
 
 export type { TreeEntry } from './tree-entry';
 
-const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 // O_NOFOLLOW: a file swapped for a link is refused, not followed. O_NONBLOCK: one swapped for a
 // FIFO cannot block the open.
 const FILE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
@@ -224,13 +224,4 @@ export class SnapshotTree {
     if (code) return new SnapshotReadError(`cannot read ${relativePath}: ${describeCode(code)}`, code);
     return new SnapshotReadError(`cannot read ${relativePath}: ${scrubPaths((err as Error).message ?? String(err))}`);
   }
-}
-
-/** /proc/self/fd/N: the open folder itself, whatever became of the path it was opened by. */
-function fdPath(dir: FileHandle): string {
-  return `/proc/self/fd/${dir.fd}`;
-}
-
-function inside(dir: FileHandle, name: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(`${fdPath(dir)}/`), name]);
 }
