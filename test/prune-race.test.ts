@@ -1,19 +1,15 @@
 // Pruning raced by someone who may write inside a snapshot folder (a compromised Prometheus
 // container, another tenant of a shared volume, a buggy sidecar). The server runs as "nobody".
 //
-// EXPECTED TO FAIL until the server removes snapshots through descriptors. Today
-// SnapshotStore.remove() checks the snapshot folder once and then calls fs.rm(path, {recursive:
-// true}), Node's port of rimraf: it lstat()s each folder by path, then readdir()s it and unlinks
-// its children by path again. A folder inside the snapshot that is swapped for a link to a folder
-// outside between those calls makes the prune list and delete the outside folder's files (or
-// unlink same-named files through the link). With -snapshot_dir = <data>/snapshots and the
-// server running as Prometheus' user, "outside" is the live TSDB.
+// fs.rm (Node's port of rimraf) lstat()s each folder by path, then readdir()s it and unlinks its
+// children by path again: a folder inside the snapshot swapped for a link to a folder outside
+// between those calls made a prune delete the outside folder's files. With -snapshot_dir =
+// <data>/snapshots and the server running as Prometheus' user, "outside" is the live TSDB.
+// The server now removes every folder through a descriptor opened with O_NOFOLLOW
+// (snapshots/folder-removal.ts).
 //
-// The promise broken (SPEC, "Integrity and safety promises"): "No request can make the server
-// read, list or delete anything outside the snapshot directory, or follow a link out of it."
-// A fix removes each folder through a descriptor of it that was opened with O_NOFOLLOW and
-// checked (device and inode), unlinking names relative to that descriptor (unlinkat, or
-// /proc/self/fd/N/NAME as SnapshotTree reads), never by a path whose folders can change.
+// The promise (SPEC, "Integrity and safety promises"): "No request can make the server read,
+// list or delete anything outside the snapshot directory, or follow a link out of it."
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
