@@ -1,14 +1,7 @@
-// EXPECTED TO FAIL until AtomicFile counts a file as verified from the moment commit() begins.
-//
-// AtomicFile's own contract: "Once commit() has begun, the file is a verified backup and nothing
-// here deletes it", and discard() "removes the temporary file unless commit() has begun". But
-// commit() sets its `verified` flag only after handle.sync() returns, and fsync of a multi-GB
-// archive on a slow or network disk takes seconds to minutes. During that time create's
-// interrupt handling deletes the file: a SIGTERM while committing waits for the commit, but only
-// CLEANUP_MS (10 s) before interruption.ts calls lastResort() = discardNow(); a second Ctrl-C
-// calls it at once. The archive's SHA-256 had already matched the server's: a verified backup is
-// deleted, breaking the SPEC's "a verified backup is never deleted". Worse, commit() then reports
-// "the verified backup is still at <partial>", a path that no longer exists.
+// A verified file is safe from the moment commit() begins, also while it is flushed to disk:
+// fsync of a multi-GB archive on a slow or network disk takes seconds to minutes, and a second
+// Ctrl-C or the interrupt clean-up's time limit calls discardNow() meanwhile. The archive's
+// SHA-256 had already matched the server's, and a verified backup is never deleted.
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

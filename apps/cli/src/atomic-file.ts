@@ -56,15 +56,15 @@ export class AtomicFile {
    * KeptBackupError says which.
    */
   async commit(overwrite: boolean): Promise<void> {
+    // Verified from here on: a signal arriving while a large file is flushed must not delete it.
+    this.verified = true;
     // The data must be on disk before the name says the backup is complete.
     const handle = this.holder ?? (await this.ops.open(this.tempPath, 'r'));
     try {
       await handle.sync();
-      this.verified = true;
       if (overwrite) await this.ops.rename(this.tempPath, this.target);
       else await this.place();
     } catch (err) {
-      if (!this.verified) throw err;
       throw await this.keep(err as Error);
     } finally {
       this.holder = undefined;
