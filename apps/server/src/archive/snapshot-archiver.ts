@@ -62,7 +62,7 @@ export class SnapshotArchiver {
         if (entry.kind === 'other') {
           throw new UnsupportedEntryError(`${entry.relativePath} is ${describe(entry.stats)}: unsupported, ${why(entry.stats)}`);
         }
-        if (entry.nameProblem) throw new UnsupportedEntryError(entry.nameProblem);
+        if (entry.problem) throw new UnsupportedEntryError(entry.problem);
         const name = entryName(entry.relativePath);
         if (!open) {
           await appendEntry(archive, Buffer.alloc(0), { name: `${name}/`, type: 'directory', mode: 0o755, ...entryTimes(entry.stats) });

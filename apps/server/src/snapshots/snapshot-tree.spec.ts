@@ -215,29 +215,43 @@ describe('SnapshotTree', () => {
     });
   });
 
+  it('marks a folder another file system is mounted on, and never enters it', async () => {
+    mkdirSync(path.join(dir, 'b', 'mounted'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', path.join(dir, 'b', 'mounted')]);
+    try {
+      writeFileSync(path.join(dir, 'b', 'mounted', 'secret'), SECRET);
+      const entries = await (await open()).list();
+      const mounted = entries.find((e) => e.relativePath === `${NAME}/b/mounted`);
+      expect(mounted?.problem).toBe(`${NAME}/b/mounted is on another file system (something is mounted inside the snapshot): it is not archived`);
+      expect(entries.filter((e) => e.relativePath.startsWith(`${NAME}/b/mounted/`))).toEqual([]);
+    } finally {
+      execFileSync('umount', [path.join(dir, 'b', 'mounted')]);
+    }
+  });
+
   describe('names that cannot be entries exactly as they are', () => {
     it('marks a name that is not UTF-8, showing its bytes, and still lists and verifies the rest', async () => {
       writeFileSync(Buffer.from(`${dir}/b/bad-\xff\xfe`, 'latin1'), 'x');
       const tree = await open();
       const entries = await tree.list();
-      const bad = entries.find((e) => e.nameProblem);
+      const bad = entries.find((e) => e.problem);
       expect(bad?.relativePath).toBe(`${NAME}/b/bad-\\xff\\xfe`);
-      expect(bad?.nameProblem).toBe(`${NAME}/b/bad-\\xff\\xfe has a name that is not valid UTF-8, which a tar entry cannot keep exactly: it is not archived`);
-      expect(entries.filter((e) => e.nameProblem)).toHaveLength(1);
+      expect(bad?.problem).toBe(`${NAME}/b/bad-\\xff\\xfe has a name that is not valid UTF-8, which a tar entry cannot keep exactly: it is not archived`);
+      expect(entries.filter((e) => e.problem)).toHaveLength(1);
     });
 
     it.each(['..\\..\\escape.txt', 'a\\b'])('marks a name with a backslash: %s', async (name) => {
       writeFileSync(path.join(dir, 'b', name), 'x');
       const entries = await (await open()).list();
-      const marked = entries.filter((e) => e.nameProblem);
+      const marked = entries.filter((e) => e.problem);
       expect(marked.map((e) => e.relativePath)).toEqual([`${NAME}/b/${name}`]);
-      expect(marked[0].nameProblem).toMatch(/has a backslash in its name/);
+      expect(marked[0].problem).toMatch(/has a backslash in its name/);
     });
 
     it('keeps other names byte for byte, UTF-8 beyond ASCII included', async () => {
       writeFileSync(path.join(dir, 'b', 'zürich 東京 🙂'), 'x');
       const entries = await (await open()).list();
-      expect(entries.filter((e) => e.nameProblem)).toEqual([]);
+      expect(entries.filter((e) => e.problem)).toEqual([]);
       expect(entries.map((e) => e.relativePath)).toContain(`${NAME}/b/zürich 東京 🙂`);
     });
   });

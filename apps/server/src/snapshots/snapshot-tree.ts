@@ -150,9 +150,15 @@ export class SnapshotTree {
       }
       const kind = stats.isDirectory() ? 'directory' : stats.isFile() ? 'file' : 'other';
       const key = `${parent.key}/${name.toString('latin1')}`;
-      const entry: TreeEntry = { kind, relativePath, nameProblem: nameProblem(name, relativePath), depth: parent.depth + 1, name, key, stats };
+      // Block files are hard links into Prometheus' data folder, so a snapshot lies on one file
+      // system; anything on another was mounted into it and is not the snapshot's.
+      const mounted = stats.dev !== this.rootEntry.stats.dev;
+      const problem = mounted
+        ? `${relativePath} is on another file system (something is mounted inside the snapshot): it is not archived`
+        : nameProblem(name, relativePath);
+      const entry: TreeEntry = { kind, relativePath, problem, depth: parent.depth + 1, name, key, stats };
       into.push(entry);
-      if (kind !== 'directory') continue;
+      if (kind !== 'directory' || mounted || (problem && !tolerant)) continue;
       let child: FileHandle;
       try {
         child = await this.openDir(dir, entry);

@@ -8,8 +8,8 @@ export interface TreeEntry {
   kind: 'directory' | 'file' | 'other';
   /** `<snapshot>/a/b`, the entry's archive name; bytes that are not UTF-8 are shown as \xNN. */
   relativePath: string;
-  /** Why the name cannot become an archive entry exactly as it is, when it cannot. */
-  nameProblem?: string;
+  /** Why the entry cannot be archived as it is (its name, or another file system), when it cannot. */
+  problem?: string;
   /** 0 for the snapshot folder itself. */
   depth: number;
   /** The name in its folder, byte for byte. */
