@@ -1,24 +1,86 @@
-// The package installs globally and brings both commands.
-import { execFileSync } from 'node:child_process';
+// What a user installs: `npm pack` gives the tarball, `npm install -g ./prombackup-*.tgz` puts
+// both commands on PATH, and they take a verified backup from a real Prometheus. The install
+// prefix and working folder are outside the checkout, so nothing resolves from its node_modules.
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeFolder, readArchive } from './support/archive';
 import { REPO_ROOT } from './support/processes';
+import { freePort, startPrometheus, type PrometheusInstance } from './support/prometheus';
 
-const prefix = await fs.mkdtemp(path.join(os.tmpdir(), 'pb-global-'));
-afterAll(() => fs.rm(prefix, { recursive: true, force: true }));
+const work = await fs.mkdtemp(path.join(os.tmpdir(), 'pb-install-'));
+const prefix = path.join(work, 'prefix');
+const bin = (name: string) => path.join(prefix, 'bin', name);
+let tarball: string;
+let packed: string[];
+let prom: PrometheusInstance | undefined;
 
-describe('npm install -g', () => {
-  it('installs prombackup and prombackup-server', () => {
-    execFileSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', REPO_ROOT], { stdio: 'pipe' });
-    const server = execFileSync(path.join(prefix, 'bin', 'prombackup-server'), ['-version']).toString();
-    expect(server).toMatch(/^prombackup-server \d+\.\d+\.\d+/);
-    const cli = execFileSync(path.join(prefix, 'bin', 'prombackup'), ['--help']).toString();
+beforeAll(() => {
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const [info] = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
+  tarball = path.join(work, info.filename);
+  packed = info.files.map((f) => f.path);
+  execFileSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', tarball], { cwd: work, stdio: 'pipe' });
+}, 300_000);
+
+afterAll(async () => {
+  await prom?.stop();
+  await fs.rm(work, { recursive: true, force: true });
+});
+
+describe('npm pack', () => {
+  it('packs what runs, the license and the README, and no sources, tests or build files', () => {
+    expect(packed).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'apps/server/bin/prombackup-server.js', 'apps/cli/bin/run.js']));
+    expect(packed.some((f) => f.startsWith('node_modules/@prombackup/contract/dist/'))).toBe(true);
+    expect(packed.some((f) => f.startsWith('node_modules/@prombackup/client/dist/'))).toBe(true);
+    const unwanted = packed.filter((f) => /(^|\/)(src|test|scripts|docker|\.ci)\/|\.ts$|\.map$|tsbuildinfo|^\.node\//.test(f));
+    expect(unwanted).toEqual([]);
+  });
+});
+
+describe('npm install -g of the tarball', () => {
+  it('installs prombackup and prombackup-server, named after themselves', () => {
+    expect(execFileSync(bin('prombackup-server'), ['-version'], { cwd: work }).toString()).toMatch(/^prombackup-server \d+\.\d+\.\d+/);
+    const cli = execFileSync(bin('prombackup'), ['--help'], { cwd: work }).toString();
     expect(cli).toMatch(/create\s+Take a snapshot, download it and verify it end to end/);
     // Named after the command, not after the workspace package that holds it (prombackup-cli).
     for (const flag of ['--version', '-version']) {
-      expect(execFileSync(path.join(prefix, 'bin', 'prombackup'), [flag]).toString()).toMatch(/^prombackup\/\d+\.\d+\.\d+ /);
+      expect(execFileSync(bin('prombackup'), [flag], { cwd: work }).toString()).toMatch(/^prombackup\/\d+\.\d+\.\d+ /);
+    }
+  });
+
+  it('takes a verified backup of a real Prometheus with the installed commands', async () => {
+    prom = await startPrometheus();
+    const port = await freePort();
+    const server = spawn(bin('prombackup-server'), ['-listen_address', `127.0.0.1:${port}`, '-prometheus_endpoint', prom.url, '-snapshot_dir', prom.snapshotDir], {
+      cwd: work,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    server.stdout!.on('data', (d) => (log += d));
+    server.stderr!.on('data', (d) => (log += d));
+    try {
+      for (let i = 0; ; i++) {
+        const up = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+        if (up) break;
+        if (i > 150 || server.exitCode !== null) throw new Error(`the installed server did not come up:\n${log}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const out = path.join(work, 'backups');
+      await fs.mkdir(out);
+      execFileSync(bin('prombackup'), ['create', '-server', `http://127.0.0.1:${port}`, '-format', 'tzst', '-output', `${out}/`], { cwd: work, stdio: 'pipe' });
+      const [file] = await fs.readdir(out);
+      expect(file).toMatch(/\.tar\.zst$/);
+      const name = file.replace(/\.tar\.zst$/, '');
+      const entries = await readArchive(await fs.readFile(path.join(out, file)), 'tzst');
+      const expected = await describeFolder(path.join(prom.snapshotDir, name));
+      const files = (list: { name: string; sha256?: string }[]) => list.map((e) => [e.name, e.sha256 ?? 'dir']).sort();
+      expect(files(entries)).toEqual(files(expected));
+      expect(entries.length).toBeGreaterThan(3);
+    } finally {
+      server.kill('SIGTERM');
     }
   }, 120_000);
 });

@@ -97,8 +97,8 @@ describe('docker/Dockerfile', () => {
     expect(cli.parent?.name).toBe('runtime');
   });
 
-  it('builds on a Node.js image of the major version package.json asks for, never :latest', () => {
-    const engineMajor = /(\d+)/.exec(pkg.engines.node)![1];
+  it('builds on a Node.js image of the newest line package.json supports, never :latest', () => {
+    const engineMajor = Math.max(...[...pkg.engines.node.matchAll(/(\d+)\.\d+\.\d+/g)].map((m) => Number(m[1])));
     const external = dockerfile.stages.filter((s) => !s.parent);
     expect(external.length).toBeGreaterThan(0);
     for (const s of external) {

@@ -308,3 +308,46 @@ describe('prombackup-server started as the image and the sidecar manifest start 
     }
   }, 30_000);
 });
+
+/** As root: a process as PID 1 of its own PID namespace with its own /proc, as in a container. */
+const NSENTER = UNSHARE && findOnPath('nsenter');
+
+describe.runIf(NSENTER && process.getuid?.() === 0)('the image HEALTHCHECK beside the server, as Docker runs it', () => {
+  it('asks the listen address given as a flag, which wins over the variable as in the server', async () => {
+    const port = await freePort();
+    const otherPort = await freePort();
+    const snapshotDir = fs.mkdtempSync(path.join(os.tmpdir(), 'prombackup-hc-'));
+    // The image's environment names one port, the container's arguments another: the server
+    // listens on the argument's, so the health check must ask there.
+    const env = { ...serverImage.env, PROMBACKUP_SERVER_LISTEN_ADDRESS: `:${otherPort}`, PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    const argv = [
+      ...toHostArgv(serverImage.entrypoint!),
+      ...['-listen_address', `127.0.0.1:${port}`, '-snapshot_dir', snapshotDir],
+    ];
+    const child = spawn(UNSHARE!, ['--pid', '--fork', '--kill-child', '--mount-proc', ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor('GET /healthz', async () => ((await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200 ? true : undefined), 30_000);
+      const serverPid = fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0];
+      const healthcheck = (extraEnv: Record<string, string>) =>
+        spawnSync(NSENTER!, ['--target', serverPid, '--pid', '--mount', '--', ...toHostArgv(serverImage.healthcheck!.command!)], {
+          env: { ...env, ...extraEnv },
+          encoding: 'utf8',
+        });
+      const healthy = healthcheck({});
+      expect(healthy.status, `${healthy.stderr}\nserver: ${out}`).toBe(0);
+      // Outside the server's namespace only the variable is left, and it names the wrong port.
+      const outside = spawnSync(toHostArgv(serverImage.healthcheck!.command!)[0], toHostArgv(serverImage.healthcheck!.command!).slice(1), {
+        env,
+        encoding: 'utf8',
+      });
+      expect(outside.status).toBe(1);
+      expect(outside.stderr).toContain(`:${otherPort}/healthz`);
+    } finally {
+      child.kill('SIGKILL');
+      fs.rmSync(snapshotDir, { recursive: true, force: true });
+    }
+  });
+});
