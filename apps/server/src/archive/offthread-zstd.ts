@@ -5,10 +5,19 @@ import type { ZstdParameters } from './zstd-settings';
 // from the current directory rather than from the server's node_modules.
 const BINDING_PATH = require.resolve('zstd-napi/binding');
 
+/** The nice value of compression threads: below normal, so the event loop gets the CPU first. */
+export const COMPRESSION_NICE = 10;
+
 // Kept as source text so the same code runs from the compiled server and from TypeScript tests.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const binding = require(workerData.bindingPath);
+// Compression yields the CPU to the threads that answer requests: this thread takes a lower
+// priority (nice), and zstd's threads, started from it, inherit it. Linux only; elsewhere a no-op.
+try {
+  const thread = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+  require('node:os').setPriority(thread, workerData.nice);
+} catch {}
 const cctx = new binding.CCtx();
 let failure;
 try {
@@ -59,7 +68,7 @@ export class OffThreadZstd {
     // The thread only steers zstd; a small heap keeps the isolate's memory small.
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { bindingPath: BINDING_PATH, parameters },
+      workerData: { bindingPath: BINDING_PATH, parameters, nice: COMPRESSION_NICE },
       resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
     });
     this.worker.unref();
