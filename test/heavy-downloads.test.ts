@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMPRESSION_LEVELS, DOWNLOAD_ID_HEADER } from '@prombackup/contract';
 import { describeFolder, sha256 } from './support/archive';
+import { COMPRESSION_NICE } from '../apps/server/src/common/thread-priority';
 import { type ServerProcess, startServer } from './support/processes';
 
 const MiB = 1024 * 1024;
@@ -104,7 +105,21 @@ async function unpack(file: string, format: 'tgz' | 'tzst') {
   return describeFolder(path.join(out, NAME));
 }
 
+/** The nice value of each of the server's threads, main thread first. */
+async function threadNiceValues(pid: number): Promise<number[]> {
+  const threads = (await fs.readdir(`/proc/${pid}/task`)).sort((a, b) => Number(a) - Number(b));
+  const stats = await Promise.all(threads.map((tid) => fs.readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8')));
+  return stats.map((stat) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+}
+
 describe('the heaviest accepted downloads', () => {
+  it.runIf(process.platform === 'linux')("run libuv's pool (gzip) at a lower priority than the event loop", async () => {
+    const nice = await threadNiceValues(server.process.pid!);
+    expect(nice[0]).toBe(0);
+    // The bin script sets UV_THREADPOOL_SIZE to 10 unless the environment says otherwise.
+    expect(nice.filter((n) => n === COMPRESSION_NICE).length).toBeGreaterThanOrEqual(Number(process.env.UV_THREADPOOL_SIZE || 10));
+  });
+
   const heaviest = [
     { format: 'tzst', level: COMPRESSION_LEVELS.tzst.max },
     { format: 'tzst', level: COMPRESSION_LEVELS.tzst.max },

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decompress } from 'zstd-napi';
-import { COMPRESSION_NICE, OffThreadZstd } from './offthread-zstd';
+import { COMPRESSION_NICE } from '../common/thread-priority';
+import { OffThreadZstd } from './offthread-zstd';
 import { zstdParameters } from './zstd-settings';
 
 const MiB = 1024 * 1024;

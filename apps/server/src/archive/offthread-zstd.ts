@@ -1,12 +1,10 @@
 import { Worker } from 'node:worker_threads';
+import { COMPRESSION_NICE } from '../common/thread-priority';
 import type { ZstdParameters } from './zstd-settings';
 
 // Resolved here: the worker below is evaluated from source text, whose require() would look
 // from the current directory rather than from the server's node_modules.
 const BINDING_PATH = require.resolve('zstd-napi/binding');
-
-/** The nice value of compression threads: below normal, so the event loop gets the CPU first. */
-export const COMPRESSION_NICE = 10;
 
 // Kept as source text so the same code runs from the compiled server and from TypeScript tests.
 const WORKER_SOURCE = `
