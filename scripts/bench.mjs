@@ -72,6 +72,7 @@ const OPTIONS = [
   ['cache-dir', 'BENCH_CACHE_DIR', '.bench-cache', 'Where datasets, logs and last-results.json live (relative to the repo root).'],
   ['only', 'BENCH_ONLY', GROUPS.join(','), `Groups to run, comma separated: ${[...GROUPS, ...EXTRA_GROUPS].join(', ')} (levels: peak RSS and /healthz at every compression level, one and --concurrency downloads).`],
   ['level-seconds', 'BENCH_LEVEL_SECONDS', '15', 'The levels group cuts each download off after this many seconds.'],
+  ['level-formats', 'BENCH_LEVEL_FORMATS', 'tgz,tzst', 'Formats whose every level the levels group measures.'],
   ['quick', 'BENCH_QUICK', 'false', 'Try-out mode: --size-gb 0.3 --runs 1, no level-6 rows, RSS rows for tar and tzst only.'],
   ['slow', 'BENCH_SLOW', 'true', 'Include the slow gzip level-6 context rows (gzip -6, pigz -6, Node zlib 6, ours level 6).'],
   ['series', 'BENCH_SERIES', '4000', 'Series in the generated dataset (about 150 per node-exporter host).'],
@@ -157,6 +158,7 @@ function parseOptions(argv, env) {
     cacheDir: path.resolve(REPO, String(raw['cache-dir'])),
     only: list('only', [...GROUPS, ...EXTRA_GROUPS]),
     levelSeconds: Math.max(1, num('level-seconds')),
+    levelFormats: list('level-formats', ['tgz', 'tzst']),
     slow: quick && !given.has('slow') ? false : bool('slow'),
     series: Math.round(num('series')),
     blockHours: num('block-hours'),
@@ -1309,7 +1311,7 @@ class Bench {
         tgz: () => this.groupTgz(),
         rss: () => this.groupRss(),
         cli: () => this.groupCli(),
-        levels: async () => (this.meta.levels = await measureLevels(this, { seconds: o.levelSeconds, concurrency: o.concurrency })),
+        levels: async () => (this.meta.levels = await measureLevels(this, { seconds: o.levelSeconds, concurrency: o.concurrency, formats: o.levelFormats })),
       };
       for (const g of [...GROUPS, ...EXTRA_GROUPS]) {
         if (!o.only.includes(g)) continue;

@@ -64,17 +64,17 @@ async function measure(bench, format, level, n, seconds) {
 }
 
 /** Runs the group; returns its rows and a Markdown table. */
-export async function measureLevels(bench, { seconds, concurrency }) {
+export async function measureLevels(bench, { seconds, concurrency, formats = Object.keys(LEVELS) }) {
   const rows = [];
-  for (const [format, [min, max]] of Object.entries(LEVELS)) {
+  for (const [format, [min, max]] of Object.entries(LEVELS).filter(([f]) => formats.includes(f))) {
     for (let level = min; level <= max; level++) {
       for (const n of [1, concurrency]) rows.push(await measure(bench, format, level, n, seconds));
     }
   }
-  return { rows, markdown: markdown(rows, concurrency, seconds) };
+  return { rows, markdown: markdown(rows, concurrency, seconds, formats) };
 }
 
-function markdown(rows, concurrency, seconds) {
+function markdown(rows, concurrency, seconds, formats) {
   const cell = (format, level, n) => rows.find((r) => r.format === format && r.level === level && r.n === n);
   const mib = (b) => (b / MiB).toFixed(0);
   const md = [
@@ -84,7 +84,7 @@ function markdown(rows, concurrency, seconds) {
     `| format | level | 1: peak RSS | 1: slowest /healthz | ${concurrency}: peak RSS | ${concurrency}: slowest /healthz |`,
     '|---|---:|---:|---:|---:|---:|',
   ];
-  for (const [format, [min, max]] of Object.entries(LEVELS)) {
+  for (const [format, [min, max]] of Object.entries(LEVELS).filter(([f]) => formats.includes(f))) {
     for (let level = min; level <= max; level++) {
       const one = cell(format, level, 1);
       const many = cell(format, level, concurrency);
