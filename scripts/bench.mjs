@@ -1251,6 +1251,8 @@ class Bench {
         `warm page cache; ${this.meta.machine.cpus} × ${this.meta.machine.cpuModel}, ${fmtBytes(this.meta.machine.memTotal)} RAM; Node ${process.version}; ` +
         `${this.o.runs} measured run(s) per target row, median. MB/s counts input bytes.`,
     );
+    // --only levels has neither rows nor targets: its own table follows.
+    if (!rows.length && !targets.length) return md.join('\n');
     md.push('');
     md.push('| row | MB/s | min–max | out/in | CPU s | cores | peak RSS MB | other load |');
     md.push('|---|---:|---:|---:|---:|---:|---:|---:|');
