@@ -33,6 +33,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDataset, listBlocks, treeSize } from './bench/dataset.mjs';
+import { measureLevels } from './bench/levels.mjs';
 import {
   fmtBytes,
   fmtSecs,
@@ -57,6 +58,8 @@ import {
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const GROUPS = ['tar', 'tzst', 'tgz', 'rss', 'cli'];
+// Groups run only when --only names them: every compression level takes a while.
+const EXTRA_GROUPS = ['levels'];
 const MB = 1e6;
 
 // ---------------------------------------------------------------------------------------------
@@ -67,7 +70,9 @@ const OPTIONS = [
   ['runs', 'BENCH_RUNS', '3', 'Measured rounds per target row (the median is reported); a warm-up round comes first.'],
   ['context-runs', 'BENCH_CONTEXT_RUNS', '1', 'Rounds for context rows that have no target (gzip, Node in process, level 6, ...).'],
   ['cache-dir', 'BENCH_CACHE_DIR', '.bench-cache', 'Where datasets, logs and last-results.json live (relative to the repo root).'],
-  ['only', 'BENCH_ONLY', GROUPS.join(','), `Groups to run, comma separated: ${GROUPS.join(', ')}.`],
+  ['only', 'BENCH_ONLY', GROUPS.join(','), `Groups to run, comma separated: ${[...GROUPS, ...EXTRA_GROUPS].join(', ')} (levels: peak RSS and /healthz at every compression level, one and --concurrency downloads).`],
+  ['level-seconds', 'BENCH_LEVEL_SECONDS', '15', 'The levels group cuts each download off after this many seconds.'],
+  ['level-formats', 'BENCH_LEVEL_FORMATS', 'tgz,tzst', 'Formats whose every level the levels group measures.'],
   ['quick', 'BENCH_QUICK', 'false', 'Try-out mode: --size-gb 0.3 --runs 1, no level-6 rows, RSS rows for tar and tzst only.'],
   ['slow', 'BENCH_SLOW', 'true', 'Include the slow gzip level-6 context rows (gzip -6, pigz -6, Node zlib 6, ours level 6).'],
   ['series', 'BENCH_SERIES', '4000', 'Series in the generated dataset (about 150 per node-exporter host).'],
@@ -151,7 +156,9 @@ function parseOptions(argv, env) {
     runs: Math.max(1, Math.round(quick && !given.has('runs') ? 1 : num('runs'))),
     contextRuns: Math.max(1, Math.round(num('context-runs'))),
     cacheDir: path.resolve(REPO, String(raw['cache-dir'])),
-    only: list('only', GROUPS),
+    only: list('only', [...GROUPS, ...EXTRA_GROUPS]),
+    levelSeconds: Math.max(1, num('level-seconds')),
+    levelFormats: list('level-formats', ['tgz', 'tzst']),
     slow: quick && !given.has('slow') ? false : bool('slow'),
     series: Math.round(num('series')),
     blockHours: num('block-hours'),
@@ -1232,6 +1239,7 @@ class Bench {
     o.push('MARKDOWN (for docs/performance.md)');
     o.push('');
     o.push(this.markdown(rows, targets));
+    if (this.meta.levels) o.push('', this.meta.levels.markdown);
     process.stdout.write(o.join('\n') + '\n');
     return { rows, targets, pass, fail, skip };
   }
@@ -1243,6 +1251,8 @@ class Bench {
         `warm page cache; ${this.meta.machine.cpus} × ${this.meta.machine.cpuModel}, ${fmtBytes(this.meta.machine.memTotal)} RAM; Node ${process.version}; ` +
         `${this.o.runs} measured run(s) per target row, median. MB/s counts input bytes.`,
     );
+    // --only levels has neither rows nor targets: its own table follows.
+    if (!rows.length && !targets.length) return md.join('\n');
     md.push('');
     md.push('| row | MB/s | min–max | out/in | CPU s | cores | peak RSS MB | other load |');
     md.push('|---|---:|---:|---:|---:|---:|---:|---:|');
@@ -1297,8 +1307,15 @@ class Bench {
         for (const n of this.snapshotsToRemove) fs.rmSync(path.join(this.snapshotsDir, n), { recursive: true, force: true });
       });
       await this.warmCache(this.snapDir);
-      const groups = { tar: () => this.groupTar(), tzst: () => this.groupTzst(), tgz: () => this.groupTgz(), rss: () => this.groupRss(), cli: () => this.groupCli() };
-      for (const g of GROUPS) {
+      const groups = {
+        tar: () => this.groupTar(),
+        tzst: () => this.groupTzst(),
+        tgz: () => this.groupTgz(),
+        rss: () => this.groupRss(),
+        cli: () => this.groupCli(),
+        levels: async () => (this.meta.levels = await measureLevels(this, { seconds: o.levelSeconds, concurrency: o.concurrency, formats: o.levelFormats })),
+      };
+      for (const g of [...GROUPS, ...EXTRA_GROUPS]) {
         if (!o.only.includes(g)) continue;
         log(`--- group ${g} ---`);
         const t = elapsed();

@@ -11,4 +11,6 @@
 // gzip members compress on libuv's thread pool, up to 8 at a time; leave file reads room beside
 // them. Must be set before the pool starts, so here rather than in the application.
 process.env.UV_THREADPOOL_SIZE = process.env.UV_THREADPOOL_SIZE || '10';
+// The pool's threads compress at a lower priority than the event loop, which answers probes.
+require('../dist/common/thread-priority.js').lowerThreadPoolPriority();
 require('../dist/main.js');

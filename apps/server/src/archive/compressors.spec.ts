@@ -11,8 +11,9 @@ import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompressStream, compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
 import { COMPRESSION_LEVELS } from '@prombackup/contract';
-import { createTarCompressor, RESET_BEFORE_FILES_OVER, ZSTD_JOB_BYTES, ZSTD_OVERLAP_LOG, ZSTD_SHORT_OVERLAP_MAX_LEVEL, ZSTD_WORKERS } from './compressors';
+import { createTarCompressor, RESET_BEFORE_FILES_OVER } from './compressors';
 import { GZIP_BLOCK_BYTES, gzipMemberOptions } from './parallel-gzip';
+import { ZSTD_OVERLAP_LOG, ZSTD_SHORT_OVERLAP_MAX_LEVEL, zstdParameters } from './zstd-settings';
 
 const MiB = 1024 * 1024;
 type Format = 'tgz' | 'tzst';
@@ -75,7 +76,8 @@ async function compressedRunOf(format: Format, data: Buffer): Promise<Buffer> {
 
 /** The same for tzst at any level; `overlapLog` undefined leaves zstd's own job history. */
 async function zstdRunOf(data: Buffer, level: number, overlapLog: number | undefined): Promise<Buffer> {
-  const stream = new CompressStream({ compressionLevel: level, checksumFlag: true, nbWorkers: ZSTD_WORKERS, jobSize: ZSTD_JOB_BYTES, ...(overlapLog === undefined ? {} : { overlapLog }) });
+  const { overlapLog: _serverOverlap, ...parameters } = zstdParameters(level);
+  const stream = new CompressStream({ ...parameters, ...(overlapLog === undefined ? {} : { overlapLog }) });
   const [, out] = await Promise.all([pipeline(Readable.from([data]), stream), buffer(stream)]);
   return out.subarray(0, Math.floor(out.length * 0.8));
 }

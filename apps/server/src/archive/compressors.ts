@@ -1,10 +1,10 @@
-import os from 'node:os';
 import { type Duplex, Transform, type TransformCallback } from 'node:stream';
-import binding from 'zstd-napi/binding';
 import type { ArchiveFormat } from '@prombackup/contract';
 import { ParallelGzip } from './parallel-gzip';
 import { ReadSlots, SLOT_BYTES } from './read-slots';
 import { TarBoundarySplitter } from './tar-boundary-splitter';
+import { OffThreadZstd } from './offthread-zstd';
+import { zstdParameters } from './zstd-settings';
 
 /** Files larger than this start on a fresh compressor state. */
 export const RESET_BEFORE_FILES_OVER = 1024 * 1024;
@@ -63,36 +63,18 @@ class TarGzip extends ParallelGzip {
   }
 }
 
-/**
- * zstd's own worker threads compress while this thread archives and sends. One more than the
- * cores: each frame ends around a large file, and zstd waits for its jobs there; a spare job
- * keeps the cores busy meanwhile (+5-8% on 2 cores, for ~10 MB more memory).
- */
-export const ZSTD_WORKERS = Math.min(4, os.availableParallelism() + 1);
-/** Input per zstd job: small jobs keep the buffers of both workers (and our memory) small. */
-export const ZSTD_JOB_BYTES = 1024 * 1024;
-/**
- * Each job first loads the end of the previous one as history: 2^(windowLog - 9 + overlapLog)
- * bytes. At level 3 zstd's default is 256 KiB, a quarter of our 1 MiB jobs; overlapLog 3 makes
- * it 32 KiB, measured 7% faster on TSDB data for 0.3% more output (64 KiB: 4%, 0.2%). Only at
- * the fast levels: above them compressing costs far more than loading history, and zstd keeps
- * more of it.
- */
-export const ZSTD_OVERLAP_LOG = 3;
-export const ZSTD_SHORT_OVERLAP_MAX_LEVEL = 4;
-
 /** An output slot with less room than this is sent on, and compression goes on in a fresh one. */
 const MIN_OUTPUT_ROOM = 64 * 1024;
 const NO_BYTES = Buffer.alloc(0);
 
 /**
- * zstd through the binding's streaming call, writing compressed bytes straight into the
- * download's slots: nothing is allocated per chunk, and the hashing worker reads the output
- * where it lies. A new frame starts around every large file; concatenated frames are one valid
- * zstd stream.
+ * zstd through the binding's streaming call, run on a thread of its own (OffThreadZstd), writing
+ * compressed bytes straight into the download's slots: nothing is allocated per chunk, and the
+ * hashing worker reads the output where it lies. A new frame starts around every large file;
+ * concatenated frames are one valid zstd stream.
  */
 class TarZstd extends Transform {
-  private readonly cctx = new binding.CCtx();
+  private readonly zstd: OffThreadZstd;
   private readonly splitter = new TarBoundarySplitter(RESET_BEFORE_FILES_OVER);
   private out: Buffer;
   private outBytes = 0;
@@ -105,57 +87,58 @@ class TarZstd extends Transform {
     private readonly slots: ReadSlots,
   ) {
     super({ highWaterMark: 1024 * 1024 });
-    this.cctx.setParameter(binding.CParameter.compressionLevel, level);
-    this.cctx.setParameter(binding.CParameter.checksumFlag, 1);
-    this.cctx.setParameter(binding.CParameter.nbWorkers, ZSTD_WORKERS);
-    this.cctx.setParameter(binding.CParameter.jobSize, ZSTD_JOB_BYTES);
-    if (level <= ZSTD_SHORT_OVERLAP_MAX_LEVEL) this.cctx.setParameter(binding.CParameter.overlapLog, ZSTD_OVERLAP_LOG);
+    this.zstd = new OffThreadZstd(zstdParameters(level));
     this.out = slots.take();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      for (const piece of this.splitter.split(chunk)) {
-        if (!piece.startsLargeFile) {
-          this.compress(piece.data, false);
-          continue;
-        }
-        this.endFrame();
-        this.compress(piece.data.subarray(0, TAR_BLOCK), false);
-        this.endFrame();
-        this.compress(piece.data.subarray(TAR_BLOCK), false);
-      }
-      // compressStream2 copied what it consumed into zstd's own job buffers.
-      this.slots.release(chunk);
-      callback();
-    } catch (err) {
-      callback(err as Error);
-    }
+    this.compressChunk(chunk).then(() => callback(), callback);
   }
 
   override _flush(callback: TransformCallback): void {
-    try {
-      this.compress(this.splitter.rest(), false);
-      // Empty input still gets one (empty) frame: zero bytes are no zstd stream.
-      if (this.frameHasData || !this.sentAny) this.compress(NO_BYTES, true);
-      this.sendOutput();
-      this.slots.release(this.out);
-      callback();
-    } catch (err) {
-      callback(err as Error);
-    }
+    this.finish().then(() => callback(), callback);
   }
 
-  private endFrame(): void {
-    if (this.frameHasData) this.compress(NO_BYTES, true);
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.zstd.close().then(
+      () => callback(err),
+      () => callback(err),
+    );
+  }
+
+  private async compressChunk(chunk: Buffer): Promise<void> {
+    for (const piece of this.splitter.split(chunk)) {
+      if (!piece.startsLargeFile) {
+        await this.compress(piece.data, false);
+        continue;
+      }
+      await this.endFrame();
+      await this.compress(piece.data.subarray(0, TAR_BLOCK), false);
+      await this.endFrame();
+      await this.compress(piece.data.subarray(TAR_BLOCK), false);
+    }
+    // zstd copied what it consumed into its own job buffers.
+    this.slots.release(chunk);
+  }
+
+  private async finish(): Promise<void> {
+    await this.compress(this.splitter.rest(), false);
+    // Empty input still gets one (empty) frame: zero bytes are no zstd stream.
+    if (this.frameHasData || !this.sentAny) await this.compress(NO_BYTES, true);
+    this.sendOutput();
+    this.slots.release(this.out);
+    await this.zstd.close();
+  }
+
+  private async endFrame(): Promise<void> {
+    if (this.frameHasData) await this.compress(NO_BYTES, true);
   }
 
   /** Feeds `input` to zstd; with `end`, also ends the frame and collects all of its output. */
-  private compress(input: Buffer, end: boolean): void {
+  private async compress(input: Buffer, end: boolean): Promise<void> {
     if (input.length > 0) this.frameHasData = true;
-    const directive = end ? binding.EndDirective.end : binding.EndDirective.continue;
     for (;;) {
-      const [left, produced, consumed] = this.cctx.compressStream2(this.out.subarray(this.outBytes), input, directive);
+      const [left, produced, consumed] = await this.zstd.compressStream2(this.out.subarray(this.outBytes), input, end);
       this.outBytes += produced;
       input = input.subarray(consumed);
       if (this.out.length - this.outBytes < MIN_OUTPUT_ROOM) this.sendOutput();

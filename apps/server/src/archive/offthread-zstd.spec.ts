@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { decompress } from 'zstd-napi';
+import { COMPRESSION_NICE } from '../common/thread-priority';
+import { OffThreadZstd } from './offthread-zstd';
+import { zstdParameters } from './zstd-settings';
+
+const MiB = 1024 * 1024;
+
+/** Words from a small vocabulary in pseudo-random order: compressible, and slow work for zstd's high levels. */
+function words(length: number): Buffer {
+  const vocabulary = Array.from({ length: 512 }, (_, i) => `w${((i * 2_654_435_761) >>> 0).toString(36)} `);
+  const parts: string[] = [];
+  let x = 7;
+  for (let n = 0; n < length; ) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const word = vocabulary[(x >>> 0) % vocabulary.length];
+    parts.push(word);
+    n += word.length;
+  }
+  return Buffer.from(parts.join('')).subarray(0, length);
+}
+
+/** Compresses `input` as one frame into `out`, which is handed out piece by piece as it fills. */
+async function compressAll(zstd: OffThreadZstd, input: Buffer, out: Buffer): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (let end = false; ; ) {
+    const [left, produced, consumed] = await zstd.compressStream2(out, input, end);
+    parts.push(Buffer.from(out.subarray(0, produced)));
+    input = input.subarray(consumed);
+    if (end && left === 0) return Buffer.concat(parts);
+    end = input.length === 0;
+  }
+}
+
+describe('OffThreadZstd', () => {
+  it('compresses in place in shared memory, and through copies from ordinary buffers', async () => {
+    const data = words(3 * MiB);
+    const shared = Buffer.from(new SharedArrayBuffer(4 * MiB));
+    data.copy(shared);
+    const zstd = new OffThreadZstd(zstdParameters(3));
+    try {
+      const fromShared = await compressAll(zstd, shared.subarray(0, data.length), Buffer.from(new SharedArrayBuffer(MiB)));
+      const fromOrdinary = await compressAll(zstd, data, Buffer.alloc(MiB));
+      expect(decompress(fromShared).equals(data)).toBe(true);
+      expect(decompress(fromOrdinary).equals(data)).toBe(true);
+    } finally {
+      await zstd.close();
+    }
+  });
+
+  it('keeps the event loop free while zstd works on a frame at level 19', async () => {
+    const data = words(4 * MiB);
+    const zstd = new OffThreadZstd(zstdParameters(19));
+    let longestGap = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 10);
+    try {
+      // One call for the whole frame: synchronous, it would hold the thread until zstd was done.
+      const started = performance.now();
+      const out = Buffer.alloc(2 * MiB);
+      const [left, produced, consumed] = await zstd.compressStream2(out, data, true);
+      const took = performance.now() - started;
+      expect([left, consumed]).toEqual([0, data.length]);
+      expect(decompress(out.subarray(0, produced)).equals(data)).toBe(true);
+      // Relative to the call's length, so that a busy machine delaying timers does not fail it.
+      expect(took).toBeGreaterThan(1_000);
+      expect(longestGap).toBeLessThan(took / 4);
+    } finally {
+      clearInterval(ticker);
+      await zstd.close();
+    }
+  });
+
+  it.runIf(process.platform === 'linux')('runs its thread and zstd\'s threads at a lower CPU priority than the event loop', async () => {
+    const niceOfThreads = () =>
+      fs.readdirSync('/proc/self/task').map((tid) => Number(fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]));
+    const before = niceOfThreads().filter((nice) => nice === COMPRESSION_NICE).length;
+    const zstd = new OffThreadZstd(zstdParameters(3));
+    try {
+      // zstd starts its threads with the first bytes of a frame.
+      await zstd.compressStream2(Buffer.alloc(MiB), words(2 * MiB), false);
+      const niced = niceOfThreads().filter((nice) => nice === COMPRESSION_NICE).length - before;
+      expect(niced).toBe(1 + zstdParameters(3).nbWorkers);
+      expect(niceOfThreads()[0]).toBe(0);
+    } finally {
+      await zstd.close();
+    }
+  });
+
+  it("fails a call with zstd's own message when a parameter is out of range", async () => {
+    const zstd = new OffThreadZstd({ ...zstdParameters(3), windowLog: 99 });
+    try {
+      await expect(zstd.compressStream2(Buffer.alloc(1024), Buffer.from('abc'), true)).rejects.toThrow(/bound|range/i);
+    } finally {
+      await zstd.close();
+    }
+  });
+
+  it('refuses calls once closed', async () => {
+    const zstd = new OffThreadZstd(zstdParameters(3));
+    await zstd.close();
+    await expect(zstd.compressStream2(Buffer.alloc(1024), Buffer.from('abc'), true)).rejects.toThrow('closed');
+  });
+});
