@@ -84,7 +84,10 @@ export class SnapshotArchiver {
     } finally {
       await tree.close();
     }
-    archive.finalize();
+    // finalize()'s promise rejects when the stream fails after this (a client gone at the last
+    // moment); that error already fails the download's pipeline, and left unhandled it would end
+    // the process.
+    archive.finalize().catch(() => undefined);
   }
 }
 
