@@ -285,6 +285,35 @@ describe('POST /api/prune', () => {
   });
 });
 
+describe('DELETE /api/snapshot', () => {
+  it('removes that one snapshot and nothing else', async () => {
+    const [a, b] = [await snapshot(), await snapshot()];
+    const res = await fetch(`${server.url}/api/snapshot?name=${a}`, { method: 'DELETE' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ name: a });
+    const left = await fs.readdir(prom.snapshotDir);
+    expect(left).not.toContain(a);
+    expect(left).toContain(b);
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^prombackup_snapshots_removed_total\{reason="delete"\} [1-9]/m);
+  });
+
+  it('answers 409 while a download streams it, and removes it once the download has ended', async () => {
+    const name = '20240101T000000Z-deletestreaming';
+    await makeLargeSnapshot(prom.snapshotDir, name, 64);
+    const req = http.get(`${server.url}/api/download?name=${name}`);
+    const res = await new Promise<http.IncomingMessage>((resolve) => req.on('response', resolve));
+    res.pause();
+    const refused = await fetch(`${server.url}/api/snapshot?name=${name}`, { method: 'DELETE' });
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { message: string }).message).toMatch(/being downloaded/);
+    res.resume();
+    await new Promise((r) => res.on('end', r));
+    expect((await statusOf(res.headers[DOWNLOAD_ID_HEADER.toLowerCase()] as string)).finished?.success).toBe(true);
+    expect((await fetch(`${server.url}/api/snapshot?name=${name}`, { method: 'DELETE' })).status).toBe(200);
+    await expect(fs.stat(path.join(prom.snapshotDir, name))).rejects.toThrow(/ENOENT/);
+  });
+});
+
 describe('bad input', () => {
   const cases: [string, string, string, number, RegExp][] = [
     ['POST', '/api/snapshot', 'skip_head=maybe', 400, /skip_head/],
@@ -300,6 +329,10 @@ describe('bad input', () => {
     ['GET', '/api/download', 'name=20991231T000000Z-disconnect&format=tar&level=3', 400, /level/],
     ['GET', '/api/download_status', '', 404, /id/],
     ['GET', '/api/download_status', 'id=nope', 404, /no download/],
+    ['DELETE', '/api/snapshot', '', 404, /name/],
+    ['DELETE', '/api/snapshot', 'name=../etc', 400, /name/],
+    ['DELETE', '/api/snapshot', 'name=20991231T000000Z-nosuchsnapshot', 404, /no snapshot/],
+    ['DELETE', '/api/snapshot', 'name=a&name=b', 400, /more than once/],
     ['POST', '/api/prune', 'keep_within=soon', 400, /keep_within/],
     ['POST', '/api/prune', 'keep_within=-1h', 400, /negative/],
     ['POST', '/api/prune', 'keep_within=1x', 400, /keep_within/],

@@ -62,7 +62,8 @@ export class MetricsService {
   });
   readonly snapshotsRemoved = new Counter({
     name: 'prombackup_snapshots_removed_total',
-    help: 'Snapshot folders removed by pruning.',
+    help: 'Snapshot folders removed, by reason: prune, delete (on request), abandoned (its requester went away).',
+    labelNames: ['reason'],
     registers: [this.registry],
   });
   readonly lastPruneSuccess = new Gauge({

@@ -43,7 +43,7 @@ export class PruneService {
         }
         if (!removedHere) continue;
         result.removed.push(folder.name);
-        this.metrics.snapshotsRemoved.inc();
+        this.metrics.snapshotsRemoved.inc({ reason: 'prune' });
       }
     } catch (err) {
       this.metrics.pruneRuns.inc({ trigger, outcome: 'failure' });

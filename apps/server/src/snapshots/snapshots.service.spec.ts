@@ -17,6 +17,7 @@ function fakeStore(failRemove = false) {
     remove: async (folder: SnapshotFolder) => {
       if (failRemove) throw new SnapshotDirError(`cannot remove snapshot ${folder.name}: permission denied`);
       removed.push(folder.name);
+      return true;
     },
   };
   return { store: store as unknown as SnapshotStore, removed };
@@ -95,5 +96,44 @@ describe('SnapshotsService.create', () => {
     const refused = new SnapshotsService({ snapshot: ask } as unknown as PrometheusAdminClient, store, locks, new MetricsService(), lifecycle);
     await expect(refused.create(false)).rejects.toMatchObject({ status: 503, message: expect.stringMatching(/shutting down/) });
     expect(ask).not.toHaveBeenCalled();
+  });
+});
+
+describe('SnapshotsService.remove', () => {
+  let locks: SnapshotLocks;
+  beforeEach(() => {
+    locks = new SnapshotLocks();
+    vi.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  const service = (store: SnapshotStore) => new SnapshotsService(prometheus, store, locks, new MetricsService(), new LifecycleService());
+
+  it('removes the snapshot and frees its lock', async () => {
+    const { store, removed } = fakeStore();
+    await service(store).remove(NAME);
+    expect(removed).toEqual([NAME]);
+    expect(locks.acquireRead(NAME)).toBe(true);
+  });
+
+  it('answers 409 while a download streams it, and leaves it', async () => {
+    const { store, removed } = fakeStore();
+    locks.acquireRead(NAME);
+    await expect(service(store).remove(NAME)).rejects.toMatchObject({ status: 409, message: expect.stringMatching(/being downloaded/) });
+    expect(removed).toEqual([]);
+  });
+
+  it('answers 404 when a prune is removing it at the same time', async () => {
+    const { store, removed } = fakeStore();
+    expect(locks.acquireRemove(NAME)).toBe('acquired');
+    await expect(service(store).remove(NAME)).rejects.toMatchObject({ status: 404 });
+    expect(removed).toEqual([]);
+  });
+
+  it('passes a failed removal on and frees the lock', async () => {
+    const { store } = fakeStore(true);
+    await expect(service(store).remove(NAME)).rejects.toBeInstanceOf(SnapshotDirError);
+    expect(locks.acquireRemove(NAME)).toBe('acquired');
   });
 });

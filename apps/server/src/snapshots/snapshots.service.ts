@@ -1,4 +1,4 @@
-import { HttpException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
+import { ConflictException, HttpException, Injectable, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import { snapshotTime } from '@prombackup/contract';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { MetricsService } from '../metrics/metrics.service';
@@ -69,13 +69,37 @@ export class SnapshotsService {
       return;
     }
     try {
-      await this.store.remove(await this.store.folder(name));
+      if (await this.store.remove(await this.store.folder(name))) this.metrics.snapshotsRemoved.inc({ reason: 'abandoned' });
       this.logger.log(`${why}; removed it`);
     } catch (err) {
       this.logger.error(`${why}; could not remove it: ${(err as Error).message}`);
     } finally {
       this.locks.releaseRemove(name);
     }
+  }
+
+  /**
+   * Removes one snapshot on request (DELETE /api/snapshot). Refused while a download streams it:
+   * the client that took it for a backup deletes it once its download has ended.
+   */
+  async remove(name: string): Promise<void> {
+    const folder = await this.store.folder(name);
+    const lock = this.locks.acquireRemove(name);
+    if (lock === 'in-use') throw new ConflictException(`snapshot ${name} is being downloaded; delete it once that download has ended`);
+    // A prune is removing it right now: as far as this caller is concerned it is gone.
+    if (lock === 'being-removed') throw new NotFoundException(`snapshot ${name} is being removed by a prune`);
+    let removed: boolean;
+    try {
+      removed = await this.store.remove(folder);
+    } catch (err) {
+      this.logger.error(`delete of snapshot ${name} failed: ${(err as Error).message}`);
+      throw err;
+    } finally {
+      this.locks.releaseRemove(name);
+    }
+    if (!removed) throw new NotFoundException(`no snapshot named ${name} (removed meanwhile)`);
+    this.metrics.snapshotsRemoved.inc({ reason: 'delete' });
+    this.logger.log(`snapshot ${name} deleted on request`);
   }
 
   async list(): Promise<SnapshotInfoDto[]> {
