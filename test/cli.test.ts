@@ -43,15 +43,24 @@ async function expectFaithful(data: Buffer, format: ArchiveFormat, snapshotName:
   expect(await readArchive(data, format)).toEqual(await describeFolder(path.join(prom.snapshotDir, snapshotName)));
 }
 
+/** The archive holds one snapshot folder with at least one TSDB block; its snapshot is gone from the server. */
+async function expectBackupOfRemovedSnapshot(data: Buffer, format: ArchiveFormat, snapshotName: string) {
+  const entries = (await readArchive(data, format)).map((e) => e.name);
+  expect(entries.every((entry) => entry === snapshotName || entry.startsWith(`${snapshotName}/`))).toBe(true);
+  expect(entries.some((entry) => /\/[0-9A-Z]{26}\/meta\.json$/.test(entry))).toBe(true);
+  await expect(fs.stat(path.join(prom.snapshotDir, snapshotName))).rejects.toThrow(/ENOENT/);
+}
+
 describe('seed command lines, verbatim', () => {
   it('prombackup -server URL create', async () => {
     const run = await runCli(['-server', server.url, 'create'], { cwd: work });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
+    expect(run.stdout.toString()).toMatch(/; snapshot removed from the server\n$/);
     const files = await fs.readdir(work);
     expect(files).toHaveLength(1);
     expect(files[0]).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]+\.tar$/);
-    await expectFaithful(await fs.readFile(path.join(work, files[0])), 'tar', files[0].replace(/\.tar$/, ''));
+    await expectBackupOfRemovedSnapshot(await fs.readFile(path.join(work, files[0])), 'tar', files[0].replace(/\.tar$/, ''));
   });
 
   it('PROMBACKUP_ENDPOINT=URL prombackup create -format tgz -output FILE', async () => {
@@ -59,7 +68,7 @@ describe('seed command lines, verbatim', () => {
     const run = await runCli(['create', '-format', 'tgz', '-output', target], { env: env() });
     expect(run.code).toBe(0);
     const name = /from snapshot (\S+),/.exec(run.stdout.toString())![1];
-    await expectFaithful(await fs.readFile(target), 'tgz', name);
+    await expectBackupOfRemovedSnapshot(await fs.readFile(target), 'tgz', name);
     expect(await fs.readdir(work)).toEqual(['mybackup.tar.gz']);
   });
 
@@ -76,7 +85,7 @@ describe('seed command lines, verbatim', () => {
 describe('create', () => {
   it.each(Object.keys(ARCHIVE_FORMATS) as ArchiveFormat[])('writes a verified %s file with --json details', async (format) => {
     const target = path.join(work, `backup${ARCHIVE_FORMATS[format].extension}`);
-    const run = await runCli(['create', '--server', server.url, '--format', format, '--output', target, '--json']);
+    const run = await runCli(['create', '--server', server.url, '--format', format, '--output', target, '--json', '--keep-snapshot']);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout.toString());
     const data = await fs.readFile(target);
@@ -95,7 +104,7 @@ describe('create', () => {
     try {
       const tlsEnv = { PROMBACKUP_ENDPOINT: tls.url, NODE_EXTRA_CA_CERTS: cert };
       const target = path.join(work, 'over-tls.tar');
-      const run = await runCli(['create', '--output', target, '--json'], { env: tlsEnv });
+      const run = await runCli(['create', '--output', target, '--json', '--keep-snapshot'], { env: tlsEnv });
       expect(run.code, run.stderr).toBe(0);
       const result = JSON.parse(run.stdout.toString());
       const data = await fs.readFile(target);
@@ -114,7 +123,7 @@ describe('create', () => {
   });
 
   it.each(['tgz', 'tzst'] as const)('streams %s to standard output', async (format) => {
-    const run = await runCli(['create', '-format', format, '-output', '-', '-skip_head'], { env: env() });
+    const run = await runCli(['create', '-format', format, '-output', '-', '-skip_head', '--keep-snapshot'], { env: env() });
     expect(run.code).toBe(0);
     const name = /from snapshot (\S+),/.exec(run.stderr)![1];
     await expectFaithful(run.stdout, format, name);
@@ -135,7 +144,7 @@ describe('create', () => {
     const fifo = path.join(work, 'pipe');
     execFileSync('mkfifo', [fifo]);
     const read = promisify(execFile)('cat', [fifo], { encoding: 'buffer', maxBuffer: 512 * 1024 * 1024 });
-    const run = await runCli(['create', '--format', 'tzst', '--output', fifo, '--json'], { env: env() });
+    const run = await runCli(['create', '--format', 'tzst', '--output', fifo, '--json', '--keep-snapshot'], { env: env() });
     expect(run.code, run.stderr).toBe(0);
     const data = (await read).stdout;
     const result = JSON.parse(run.stdout.toString());
@@ -158,7 +167,7 @@ describe('create', () => {
   });
 
   it('puts the file in the folder --output names, under the server\'s file name', async () => {
-    const run = await runCli(['create', '--format', 'tgz', '--output', work, '--json'], { env: env() });
+    const run = await runCli(['create', '--format', 'tgz', '--output', work, '--json', '--keep-snapshot'], { env: env() });
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout.toString());
     expect(result.path).toBe(path.join(work, `${result.snapshot_name}.tar.gz`));
@@ -247,6 +256,10 @@ describe('create', () => {
     [['prune', '-keep_within', '5x'], /keep-within/],
     [['prune', '-keep_within', '-1h'], /negative/],
     [['status'], /id/],
+    [['delete'], /name/],
+    [['delete', '../etc'], /"\.\.\/etc" is not a snapshot name/],
+    [['delete', '20991231T000000Z-nosuchsnapshot'], /not removed:[\s›]+server[\s›]+answered[\s›]+HTTP[\s›]+404/],
+    [['create', '--keep-snapshot=maybe'], /keep-snapshot/],
     [['status', 'no-such-id'], /HTTP 404/],
   ])('rejects %j with a clear message', async (args, message) => {
     const run = await runCli(args as string[], { env: env(), cwd: work });
@@ -264,7 +277,7 @@ describe('create', () => {
 
 describe('list and status', () => {
   it('lists snapshots and shows a download status', async () => {
-    const created = JSON.parse((await runCli(['create', '--json', '--output', path.join(work, 'a.tar')], { env: env() })).stdout.toString());
+    const created = JSON.parse((await runCli(['create', '--json', '--keep-snapshot', '--output', path.join(work, 'a.tar')], { env: env() })).stdout.toString());
     const list = await runCli(['list'], { env: env() });
     expect(list.code).toBe(0);
     expect(list.stdout.toString()).toMatch(new RegExp(`${created.snapshot_name}\\s+\\S+Z\\s+[\\d.]+ \\w+\\s+no`));
@@ -273,5 +286,47 @@ describe('list and status', () => {
     const status = await runCli(['status', created.download_id], { env: env() });
     expect(status.code).toBe(0);
     expect(status.stdout.toString()).toContain(`finished successfully, SHA-256 ${created.sha256}`);
+  });
+});
+
+describe('snapshot clean-up', () => {
+  const snapshots = async () => (await fs.readdir(prom.snapshotDir).catch(() => [] as string[])).filter((n) => /^\d{8}T/.test(n)).sort();
+
+  it('create removes its snapshot also when the download failed, and exits with the download\'s failure', async () => {
+    const before = await snapshots();
+    proxy.fault = 'flip-byte';
+    const run = await runCli(['create', '-server', proxy.url, '-output', path.join(work, 'bad.tar')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/checksum mismatch/);
+    expect(run.stderr).not.toMatch(/left on the server/);
+    expect(await snapshots()).toEqual(before);
+    expect(await fs.readdir(work)).toEqual([]);
+  });
+
+  it('create --keep-snapshot leaves it, and delete NAME removes it', async () => {
+    const created = JSON.parse((await runCli(['create', '--keep-snapshot', '--json', '--output', path.join(work, 'k.tar')], { env: env() })).stdout.toString());
+    expect(created.snapshot_removed).toBe(false);
+    expect(await snapshots()).toContain(created.snapshot_name);
+    const del = await runCli(['delete', created.snapshot_name, '--json'], { env: env() });
+    expect(del.code, del.stderr).toBe(0);
+    expect(JSON.parse(del.stdout.toString())).toEqual({ name: created.snapshot_name, removed: true });
+    expect(await snapshots()).not.toContain(created.snapshot_name);
+    const again = await runCli(['delete', created.snapshot_name], { env: env() });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/HTTP 404/);
+  });
+
+  it('against a server without DELETE (the Go original) create says once that the snapshot was left and succeeds', async () => {
+    proxy.fault = 'no-delete';
+    const run = await runCli(['create', '-server', proxy.url, '-output', path.join(work, 'go.tar'), '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout.toString());
+    expect(result.snapshot_removed).toBe(false);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toEqual([`prombackup: snapshot ${result.snapshot_name} was left on the server: the server has no DELETE /api/snapshot (an older prombackup-server); prune removes it later`]);
+    expect(await snapshots()).toContain(result.snapshot_name);
+    const del = await runCli(['delete', result.snapshot_name, '-server', proxy.url]);
+    expect(del.code).toBe(1);
+    expect(del.stderr).toMatch(/no DELETE \/api\/snapshot/);
   });
 });

@@ -1,15 +1,17 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
-import type { DownloadStatusDto, PrombackupClient } from '@prombackup/client';
+import type { PrombackupClient } from '@prombackup/client';
 import { ARCHIVE_FORMAT_NAMES, type ArchiveFormat, archiveFileName, compressionLevelProblem, isSnapshotName, parseDuration } from '@prombackup/contract';
 import { createClient, isAnswerTimeout } from '../api';
 import { ApiCommand } from '../api-command';
 import { receiveToStdout, receiveWith } from '../archive-receive';
 import { AtomicFile, exists } from '../atomic-file';
 import { HashingFileWriter } from '../hashing-file-writer';
+import { verify, waitForOutcome } from '../download-outcome';
 import { exitOnInterrupt } from '../interruption';
 import { formatBytes } from '../progress';
+import { type Removal, removeSnapshot } from '../snapshot-removal';
 import { removeStalePartials } from '../stale-partials';
 
 export interface CreateResult {
@@ -20,12 +22,14 @@ export interface CreateResult {
   download_id: string;
   format: ArchiveFormat;
   seconds: number;
+  /** Whether the snapshot was removed from the server after the download (false with --keep-snapshot). */
+  snapshot_removed: boolean;
 }
 
-/** How long to wait for the server to record a download's outcome after its last byte arrived. */
-const STATUS_WAIT_MS = 15_000;
 /** Above the server's -prometheus_timeout default (10m), so the CLI is not the first to give up. */
 const DEFAULT_SNAPSHOT_TIMEOUT = '15m';
+/** How long a snapshot still held by the server's side of a broken-off download is retried for removal. */
+const REMOVE_BUSY_WAIT_MS = 5_000;
 /** Past about 24.8 days a Node timer fires at once; a day is already far more than a snapshot takes. */
 const MAX_SNAPSHOT_TIMEOUT_MS = 24 * 3600_000;
 
@@ -50,6 +54,9 @@ export default class Create extends ApiCommand<typeof Create> {
     'skip-head': Flags.boolean({ summary: 'Leave out the in-memory head block (the most recent hours not yet in a block).' }),
     level: Flags.integer({ summary: 'Compression level for tgz (1-9, default 1) or tzst (1-19, default 3).', min: 1, max: 19 }),
     force: Flags.boolean({ summary: 'Replace an existing file at the output path.' }),
+    'keep-snapshot': Flags.boolean({
+      summary: 'Leave the snapshot on the server. By default it is removed once its download has ended, verified or not: snapshots keep compacted-away blocks on disk.',
+    }),
     'snapshot-timeout': Flags.string({
       summary: "How long to wait for the server to take the snapshot, as a Go duration; keep it above the server's -prometheus_timeout (10m by default).",
       default: DEFAULT_SNAPSHOT_TIMEOUT,
@@ -86,26 +93,33 @@ export default class Create extends ApiCommand<typeof Create> {
       const name = await takeSnapshot(this.client, this.flags['skip-head'], format, snapshotTimeout);
       this.snapshotName = name;
       let target = toStdout ? '-' : path.resolve(output ?? '.');
-      if (kind === 'folder') {
-        target = path.join(target, archiveFileName(name, format));
-        await this.checkTarget(target, force);
+      let bytes: number, sha256: string, id: string;
+      try {
+        if (kind === 'folder') {
+          target = path.join(target, archiveFileName(name, format));
+          await this.checkTarget(target, force);
+        }
+        this.target = target;
+        const params = { name, format, level };
+        const label = `${name}${archiveFileName('', format)}`;
+        if (kind === 'file' || kind === 'folder') {
+          for (const stale of await removeStalePartials(target, { anyArchive: kind === 'folder' })) this.logToStderr(`removed ${stale}, a partial download its CLI left behind`);
+          this.file = new AtomicFile(target);
+          await this.file.create();
+        }
+        const file = this.file;
+        // The writer is made before the request, so its worker thread starts up meanwhile.
+        if (kind !== 'stdout') this.writer = new HashingFileWriter(file?.tempPath ?? target, { sequential: !file, exclusive: false });
+        ({ id, bytes, sha256 } = this.writer ? await receiveWith(this.client, params, this.writer, label) : await receiveToStdout(this.client, params, label));
+        verify(await waitForOutcome(this.client, id), sha256, id);
+        this.committing = file?.commit(force);
+        await this.committing;
+      } catch (err) {
+        // The download's own failure is what the exit code reports; the snapshot goes either way.
+        if (!this.stopping) await this.dropSnapshot(name);
+        throw err;
       }
-      this.target = target;
-
-      const params = { name, format, level };
-      const label = `${name}${archiveFileName('', format)}`;
-      if (kind === 'file' || kind === 'folder') {
-        for (const stale of await removeStalePartials(target, { anyArchive: kind === 'folder' })) this.logToStderr(`removed ${stale}, a partial download its CLI left behind`);
-        this.file = new AtomicFile(target);
-        await this.file.create();
-      }
-      const file = this.file;
-      // The writer is made before the request, so its worker thread starts up meanwhile.
-      if (kind !== 'stdout') this.writer = new HashingFileWriter(file?.tempPath ?? target, { sequential: !file, exclusive: false });
-      const { id, bytes, sha256 } = this.writer ? await receiveWith(this.client, params, this.writer, label) : await receiveToStdout(this.client, params, label);
-      verify(await waitForOutcome(this.client, id), sha256, id);
-      this.committing = file?.commit(force);
-      await this.committing;
+      const removal = await this.dropSnapshot(name);
       const result: CreateResult = {
         path: target,
         bytes,
@@ -114,8 +128,10 @@ export default class Create extends ApiCommand<typeof Create> {
         download_id: id,
         format,
         seconds: (Date.now() - started) / 1000,
+        snapshot_removed: removal?.removed === true,
       };
-      const line = `${toStdout ? 'archive' : target}: ${formatBytes(bytes)} from snapshot ${name}, SHA-256 ${sha256} verified with the server (download ${id})`;
+      const removed = removal?.removed ? '; snapshot removed from the server' : '';
+      const line = `${toStdout ? 'archive' : target}: ${formatBytes(bytes)} from snapshot ${name}, SHA-256 ${sha256} verified with the server (download ${id})${removed}`;
       if (toStdout) this.logToStderr(line);
       else this.log(line);
       return result;
@@ -123,6 +139,18 @@ export default class Create extends ApiCommand<typeof Create> {
       await this.file?.discard();
       stopWatching();
     }
+  }
+
+  /**
+   * Removes the snapshot this run took, unless --keep-snapshot. One line on stderr when it stays
+   * (a server without DELETE /api/snapshot, such as the Go original, says so here); never fails the run.
+   */
+  private async dropSnapshot(name: string): Promise<Removal | undefined> {
+    if (this.flags['keep-snapshot']) return undefined;
+    const removal = await removeSnapshot(this.client, name, this.server, { busyWaitMs: REMOVE_BUSY_WAIT_MS });
+    // Straight to stderr: oclif silences logToStderr under --json, and this must be seen.
+    if (!removal.removed && !removal.gone) process.stderr.write(`prombackup: snapshot ${name} was left on the server: ${removal.reason}\n`);
+    return removal;
   }
 
   /** An interrupted run stands aside: the signal handler cleans up, reports and exits. */
@@ -155,10 +183,25 @@ export default class Create extends ApiCommand<typeof Create> {
     }
     await this.writer?.abort();
     await this.file?.discard();
-    if (kind === 'stdout') return `${stopped} while downloading ${snapshot} to standard output; what was written is incomplete`;
-    if (kind === 'stream') return `${stopped} while downloading ${snapshot} into ${this.target}; what was written is incomplete`;
-    return `${stopped} while downloading ${snapshot} to ${this.target}; the partial file is removed and nothing was saved`;
+    const after = await this.snapshotFate(this.snapshotName);
+    if (kind === 'stdout') return `${stopped} while downloading ${snapshot} to standard output; what was written is incomplete${after}`;
+    if (kind === 'stream') return `${stopped} while downloading ${snapshot} into ${this.target}; what was written is incomplete${after}`;
+    return `${stopped} while downloading ${snapshot} to ${this.target}; the partial file is removed and nothing was saved${after}`;
   }
+
+  /**
+   * After an interruption: removes the snapshot as a finished run would, if the server has let
+   * go of it. The download's connection closes only when this process exits, so a server still
+   * streaming it refuses (409): then the line names the command that removes it.
+   */
+  private async snapshotFate(name: string): Promise<string> {
+    if (this.flags['keep-snapshot']) return '';
+    const removal = await removeSnapshot(this.client, name, this.server);
+    if (removal.removed || removal.gone) return '; the snapshot is removed from the server';
+    if (removal.inUse) return `; the snapshot was left on the server, which was still sending it: \`prombackup delete ${name}\` removes it`;
+    return `; the snapshot was left on the server: ${removal.reason}`;
+  }
+
 
   /**
    * What --output names. A folder gets the server's file name inside it. A character device or
@@ -193,21 +236,4 @@ async function takeSnapshot(client: PrombackupClient, skipHead: boolean, format:
   }
   if (!isSnapshotName(answer?.name)) throw new Error(`the server's snapshot answer has no valid snapshot name: ${JSON.stringify(answer)}`);
   return answer.name;
-}
-
-async function waitForOutcome(client: PrombackupClient, id: string): Promise<DownloadStatusDto> {
-  const deadline = Date.now() + STATUS_WAIT_MS;
-  for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
-    const status = await client.downloads.downloadStatus({ id });
-    if (status.finished || Date.now() > deadline) return status;
-    await new Promise((resolve) => setTimeout(resolve, delay));
-  }
-}
-
-function verify(status: DownloadStatusDto, sha256: string, id: string): void {
-  if (!status.finished) throw new Error(`the server still reports download ${id} as running after all bytes arrived; not trusting it`);
-  if (!status.finished.success) throw new Error(`the server reports download ${id} failed: ${status.finished.error_text ?? 'no reason given'}`);
-  if (status.finished.sha256_hex !== sha256) {
-    throw new Error(`checksum mismatch: received bytes hash to ${sha256}, the server sent ${status.finished.sha256_hex}`);
-  }
 }
