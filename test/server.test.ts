@@ -1,5 +1,5 @@
 // prombackup-server over HTTP against a real Prometheus.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -370,6 +370,27 @@ describe('operations', () => {
     }
   });
 
+  it('passes promtool check metrics on the whole page, and reports the state of backups, snapshots and Prometheus', async () => {
+    const name = await snapshot();
+    const { id } = await download(name, 'tgz');
+    expect((await statusOf(id)).finished?.success).toBe(true);
+    // The disk is walked at most every 10 s: wait for a walk that has seen this snapshot.
+    let text = '';
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
+      text = await (await fetch(`${server.url}/metrics`)).text();
+      if (Number(/^prombackup_snapshots (\d+)$/m.exec(text)?.[1]) === (await fs.readdir(prom.snapshotDir)).length) break;
+    }
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(Date.now() / 1000 - value('prombackup_last_successful_download_timestamp_seconds')).toBeLessThan(60);
+    expect(Date.now() / 1000 - value('prombackup_last_snapshot_timestamp_seconds')).toBeLessThan(60);
+    expect(value('prombackup_snapshots')).toBe((await fs.readdir(prom.snapshotDir)).length);
+    expect(value('prombackup_snapshots_exclusive_bytes')).toBeGreaterThanOrEqual(0);
+    expect(value('prombackup_prometheus_up')).toBe(1);
+    expect(value('prombackup_prometheus_admin_api_enabled')).toBe(1);
+  });
+
   it('logs one access line per request', async () => {
     await fetch(`${server.url}/api/download_status?id=logline`);
     await new Promise((r) => setTimeout(r, 100));
@@ -398,6 +419,20 @@ describe('when Prometheus is unreachable', () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
     const other = await startServer(['-prometheus_endpoint', dead, '-snapshot_dir', prom.snapshotDir]);
     try {
+      // A fresh server: every failure series is there at 0 before the first failure, so increase() sees it.
+      const fresh = await (await fetch(`${other.url}/metrics`)).text();
+      for (const series of [
+        'prombackup_downloads_total{format="tzst",outcome="failure"} 0',
+        'prombackup_downloads_rejected_total{reason="busy"} 0',
+        'prombackup_snapshot_requests_total{outcome="admin_api_disabled"} 0',
+        'prombackup_snapshot_requests_total{outcome="unreachable"} 0',
+        'prombackup_prune_runs_total{trigger="schedule",outcome="failure"} 0',
+        'prombackup_snapshots_removed_total{reason="delete"} 0',
+        'prombackup_last_successful_download_timestamp_seconds 0',
+        'prombackup_prometheus_up 0',
+      ]) {
+        expect(fresh).toContain(`\n${series}\n`);
+      }
       const res = await fetch(`${other.url}/api/snapshot`, { method: 'POST', redirect: 'manual' });
       expect(res.status).toBe(503);
       expect(((await res.json()) as { message: string }).message).toMatch(/cannot reach Prometheus/);

@@ -99,6 +99,7 @@ export class DownloadsService {
     untrack();
     stopTimer();
     this.metrics.downloads.inc({ format: request.format, outcome: errorText === null ? 'success' : 'failure' });
+    if (errorText === null) this.metrics.lastDownloadSuccess.set(Date.now() / 1000);
     if (errorText) this.logger.warn(`download ${record.id} of ${folder.name} failed: ${errorText}`);
     else this.logger.log(`download ${record.id} of ${folder.name} (${request.format}) sent ${sink.bytes} bytes`);
   }

@@ -3,7 +3,9 @@ import { isSnapshotName } from '@prombackup/contract';
 import { ServerConfig } from '../config/server-config';
 import { type Exchange, type ExchangeError, exchange } from './http-exchange';
 
-export type PrometheusFailure = 'unreachable' | 'timeout' | 'admin_api_disabled' | 'refused' | 'bad_response';
+/** Why a snapshot request failed; also the outcome label of prombackup_snapshot_requests_total. */
+export const PROMETHEUS_FAILURES = ['unreachable', 'timeout', 'admin_api_disabled', 'refused', 'bad_response'] as const;
+export type PrometheusFailure = (typeof PROMETHEUS_FAILURES)[number];
 
 /** Why Prometheus could not give us a snapshot, in words an operator can act on. */
 export class PrometheusError extends Error {

@@ -42,6 +42,7 @@ export class SnapshotsService {
         throw new ServiceUnavailableException(`${SHUTTING_DOWN} (the snapshot taken meanwhile was removed)`);
       }
       this.metrics.snapshotRequests.inc({ outcome: 'success' });
+      this.metrics.lastSnapshot.set(Date.now() / 1000);
       this.logger.log(`snapshot ${name} taken${skipHead ? ' without head block' : ''}`);
       return name;
     } finally {
