@@ -78,6 +78,7 @@ export class MetricsService {
     'prombackup_prometheus_admin_api_enabled',
     'Whether Prometheus runs with --web.enable-admin-api (1) or not (0); 0 also while it cannot be asked (see prombackup_prometheus_up).',
   );
+  readonly ready = this.gauge('prombackup_ready', 'Whether /readyz passes (1) or not (0); /readyz and the log say which check fails.');
   readonly pruneRuns = new Counter({
     name: 'prombackup_prune_runs_total',
     help: 'Prune runs, by trigger (request or schedule) and outcome.',
@@ -102,7 +103,7 @@ export class MetricsService {
       for (const outcome of ['success', 'failure']) this.downloads.inc({ format, outcome }, 0);
     }
     for (const reason of REJECT_REASONS) this.downloadsRejected.inc({ reason }, 0);
-    for (const outcome of ['success', 'abandoned', 'error', ...PROMETHEUS_FAILURES]) this.snapshotRequests.inc({ outcome }, 0);
+    for (const outcome of ['success', 'abandoned', 'error', 'not_in_snapshot_dir', ...PROMETHEUS_FAILURES]) this.snapshotRequests.inc({ outcome }, 0);
     for (const trigger of ['request', 'schedule']) for (const outcome of ['success', 'failure']) this.pruneRuns.inc({ trigger, outcome }, 0);
     for (const reason of REMOVE_REASONS) this.snapshotsRemoved.inc({ reason }, 0);
   }

@@ -88,16 +88,6 @@ export class PrometheusAdminClient {
     }
     return name;
   }
-
-  /** True when Prometheus answers its readiness endpoint. */
-  async ready(): Promise<boolean> {
-    try {
-      const response = await exchange(`${this.config.prometheusEndpoint}/-/ready`, 'GET', AbortSignal.timeout(5_000));
-      return response.status >= 200 && response.status <= 299;
-    } catch {
-      return false;
-    }
-  }
 }
 
 function formatSeconds(ms: number): string {
