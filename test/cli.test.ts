@@ -260,6 +260,8 @@ describe('create', () => {
     [['delete', '../etc'], /"\.\.\/etc" is not a snapshot name/],
     [['delete', '20991231T000000Z-nosuchsnapshot'], /not removed:[\s›]+server[\s›]+answered[\s›]+HTTP[\s›]+404/],
     [['create', '--keep-snapshot=maybe'], /keep-snapshot/],
+    [['create', '--metrics-file', 'backup.txt'], /--metrics-file must end in \.prom/],
+    [['create', '--metrics-file', '/nonexistent-folder/backup.prom'], /--metrics-file: folder \/nonexistent-folder does not exist/],
     [['status', 'no-such-id'], /HTTP 404/],
   ])('rejects %j with a clear message', async (args, message) => {
     const run = await runCli(args as string[], { env: env(), cwd: work });
@@ -328,5 +330,33 @@ describe('snapshot clean-up', () => {
     const del = await runCli(['delete', result.snapshot_name, '-server', proxy.url]);
     expect(del.code).toBe(1);
     expect(del.stderr).toMatch(/no DELETE \/api\/snapshot/);
+  });
+});
+
+describe('--metrics-file', () => {
+  const read = async (file: string) => {
+    const text = await fs.readFile(file, 'utf8');
+    return (name: string) => Number(new RegExp(`^prombackup_cli_${name} (\\S+)$`, 'm').exec(text)?.[1]);
+  };
+
+  it('records a verified backup, then a failed one without losing the time of the last success', async () => {
+    const metrics = path.join(work, 'backup.prom');
+    const target = path.join(work, 'm.tar');
+    const good = await runCli(['create', '--output', target, '--metrics-file', metrics], { env: env() });
+    expect(good.code, good.stderr).toBe(0);
+    let value = await read(metrics);
+    expect(value('last_run_success')).toBe(1);
+    expect(value('last_run_bytes')).toBe((await fs.stat(target)).size);
+    const succeeded = value('last_success_timestamp_seconds');
+    expect(Math.abs(succeeded - Date.now() / 1000)).toBeLessThan(30);
+
+    proxy.fault = 'cut';
+    const bad = await runCli(['create', '-server', proxy.url, '--output', path.join(work, 'cut.tar'), '--metrics-file', metrics]);
+    expect(bad.code).toBe(1);
+    value = await read(metrics);
+    expect(value('last_run_success')).toBe(0);
+    expect(value('last_success_timestamp_seconds')).toBe(succeeded);
+    expect(value('last_run_timestamp_seconds')).toBeGreaterThan(succeeded);
+    expect((await fs.readdir(work)).sort()).toEqual(['backup.prom', 'm.tar']);
   });
 });

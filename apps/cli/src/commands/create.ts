@@ -1,18 +1,19 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
-import type { PrombackupClient } from '@prombackup/client';
-import { ARCHIVE_FORMAT_NAMES, type ArchiveFormat, archiveFileName, compressionLevelProblem, isSnapshotName, parseDuration } from '@prombackup/contract';
-import { createClient, isAnswerTimeout } from '../api';
+import { ARCHIVE_FORMAT_NAMES, type ArchiveFormat, archiveFileName, compressionLevelProblem, parseDuration } from '@prombackup/contract';
+import { createClient } from '../api';
 import { ApiCommand } from '../api-command';
 import { receiveToStdout, receiveWith } from '../archive-receive';
-import { AtomicFile, exists } from '../atomic-file';
+import { AtomicFile } from '../atomic-file';
 import { HashingFileWriter } from '../hashing-file-writer';
 import { verify, waitForOutcome } from '../download-outcome';
 import { exitOnInterrupt } from '../interruption';
+import { metricsFileProblem, writeMetricsFile } from '../metrics-file';
+import { checkTarget, outputKind } from '../output-target';
 import { formatBytes } from '../progress';
 import { type Removal, removeSnapshot } from '../snapshot-removal';
 import { removeStalePartials } from '../stale-partials';
+import { takeSnapshot } from '../take-snapshot';
 
 export interface CreateResult {
   path: string;
@@ -62,6 +63,10 @@ export default class Create extends ApiCommand<typeof Create> {
       default: DEFAULT_SNAPSHOT_TIMEOUT,
       helpValue: 'DURATION',
     }),
+    'metrics-file': Flags.string({
+      summary: "Also record the run in node_exporter's textfile format (a .prom file, replaced atomically): last success time, duration, bytes, outcome.",
+      helpValue: 'PATH',
+    }),
   };
 
   // What is under way, for the one line an interrupting signal prints and for its cleanup.
@@ -71,6 +76,9 @@ export default class Create extends ApiCommand<typeof Create> {
   private writer?: HashingFileWriter;
   private committing?: Promise<void>;
   private stopping?: Promise<never>;
+  // What --metrics-file records: set once the flags were found good, and when the backup is saved.
+  private runStarted?: number;
+  private saved?: { bytes: number };
 
   async run(): Promise<CreateResult> {
     const { format, output, level, force } = this.flags;
@@ -81,11 +89,21 @@ export default class Create extends ApiCommand<typeof Create> {
     if (levelProblem) this.error(`--${levelProblem}`, { exit: 2 });
     const snapshotTimeout = this.flags['snapshot-timeout'];
     this.client = createClient(this.server, this.token, this.snapshotTimeoutMs(snapshotTimeout));
-    const kind = toStdout ? 'stdout' : await this.outputKind(output);
-    if (kind === 'file') await this.checkTarget(path.resolve(output!), force);
+    const kind = toStdout ? 'stdout' : await outputKind(output);
+    if (kind === 'file') await checkTarget(path.resolve(output!), force);
+    const metricsProblem = this.flags['metrics-file'] && (await metricsFileProblem(this.flags['metrics-file']));
+    if (metricsProblem) this.error(metricsProblem, { exit: 2 });
+    this.runStarted = Date.now();
 
     const stopWatching = exitOnInterrupt(
-      { cleanUp: (signal) => this.cleanUpAfter(signal, kind), lastResort: () => this.file?.discardNow() },
+      {
+        cleanUp: async (signal) => {
+          const line = await this.cleanUpAfter(signal, kind);
+          await this.recordRun();
+          return line;
+        },
+        lastResort: () => this.file?.discardNow(),
+      },
       (stopping) => (this.stopping = stopping),
     );
     try {
@@ -97,7 +115,7 @@ export default class Create extends ApiCommand<typeof Create> {
       try {
         if (kind === 'folder') {
           target = path.join(target, archiveFileName(name, format));
-          await this.checkTarget(target, force);
+          await checkTarget(target, force);
         }
         this.target = target;
         const params = { name, format, level };
@@ -119,6 +137,7 @@ export default class Create extends ApiCommand<typeof Create> {
         if (!this.stopping) await this.dropSnapshot(name);
         throw err;
       }
+      this.saved = { bytes };
       const removal = await this.dropSnapshot(name);
       const result: CreateResult = {
         path: target,
@@ -151,6 +170,22 @@ export default class Create extends ApiCommand<typeof Create> {
     // Straight to stderr: oclif silences logToStderr under --json, and this must be seen.
     if (!removal.removed && !removal.gone) process.stderr.write(`prombackup: snapshot ${name} was left on the server: ${removal.reason}\n`);
     return removal;
+  }
+
+  public override async finally(err: Error | undefined): Promise<unknown> {
+    await this.recordRun();
+    return super.finally(err);
+  }
+
+  /** Writes --metrics-file once per run; a failure to write it is said, but does not undo a saved backup. */
+  private async recordRun(): Promise<void> {
+    const file = this.flags?.['metrics-file'];
+    if (!file || this.runStarted === undefined) return;
+    const started = this.runStarted;
+    this.runStarted = undefined;
+    const endedAt = Date.now();
+    const record = { success: this.saved !== undefined, endedAt, seconds: (endedAt - started) / 1000, bytes: this.saved?.bytes ?? this.writer?.bytes ?? 0 };
+    await writeMetricsFile(file, record).catch((err: Error) => process.stderr.write(`prombackup: --metrics-file ${file} not written: ${err.message}\n`));
   }
 
   /** An interrupted run stands aside: the signal handler cleans up, reports and exits. */
@@ -203,37 +238,5 @@ export default class Create extends ApiCommand<typeof Create> {
   }
 
 
-  /**
-   * What --output names. A folder gets the server's file name inside it. A character device or
-   * a named pipe (/dev/null, a tape, a FIFO another program reads) is written into as it is:
-   * renaming a finished file onto it would replace the device or pipe itself.
-   */
-  private async outputKind(output: string | undefined): Promise<'folder' | 'stream' | 'file'> {
-    if (output === undefined) return 'folder';
-    const stats = await fs.stat(output).catch(() => undefined);
-    if (!stats && output.endsWith('/')) this.error(`folder ${path.resolve(output)} does not exist`, { exit: 1 });
-    if (!stats || stats.isFile()) return 'file';
-    if (stats.isDirectory()) return 'folder';
-    if (stats.isCharacterDevice() || stats.isFIFO()) return 'stream';
-    const what = stats.isBlockDevice() ? 'a block device' : stats.isSocket() ? 'a socket' : 'not a file';
-    this.error(`${path.resolve(output)} is ${what}; write the archive to a file, a folder, a character device or a named pipe`, { exit: 2 });
-  }
 
-  private async checkTarget(target: string, force: boolean): Promise<void> {
-    if (!force && (await exists(target))) this.error(`${target} already exists; not overwriting it (use --force)`, { exit: 1 });
-    if (!(await exists(path.dirname(target)))) this.error(`folder ${path.dirname(target)} does not exist`, { exit: 1 });
-  }
-}
-
-async function takeSnapshot(client: PrombackupClient, skipHead: boolean, format: ArchiveFormat, timeout: string): Promise<string> {
-  let answer: { name?: unknown } | undefined;
-  try {
-    // The server answers 303 See Other with {"name": ...}; the client's request core returns that body.
-    answer = (await client.snapshots.createSnapshot({ skipHead, downloadFormat: format })) as unknown as typeof answer;
-  } catch (err) {
-    if (!isAnswerTimeout(err)) throw err;
-    throw new Error(`the server did not answer the snapshot request within ${timeout} (--snapshot-timeout); it may still take the snapshot, for prune to remove later`);
-  }
-  if (!isSnapshotName(answer?.name)) throw new Error(`the server's snapshot answer has no valid snapshot name: ${JSON.stringify(answer)}`);
-  return answer.name;
 }
