@@ -360,3 +360,51 @@ describe('--metrics-file', () => {
     expect((await fs.readdir(work)).sort()).toEqual(['backup.prom', 'm.tar']);
   });
 });
+
+describe('the CLI as oclif users expect', () => {
+  it.each([[['-h']], [['--help']], [['help']]])('%j lists the commands', async (args) => {
+    const run = await runCli(args);
+    expect(run.code).toBe(0);
+    for (const command of ['create', 'delete', 'list', 'prune', 'status', 'help', 'version']) expect(run.stdout.toString()).toMatch(new RegExp(`^  ${command} `, 'm'));
+  });
+
+  it('help COMMAND, COMMAND -h and COMMAND --help show that command', async () => {
+    const texts = await Promise.all([['help', 'create'], ['create', '-h'], ['create', '--help']].map(async (args) => (await runCli(args)).stdout.toString()));
+    for (const text of texts) expect(text).toMatch(/\$ prombackup create .*--keep-snapshot/s);
+    expect(texts[1]).toBe(texts[2]);
+  });
+
+  it('help of an unknown command exits 2 saying so', async () => {
+    const run = await runCli(['help', 'nosuch']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/no command "nosuch"/);
+  });
+
+  it('version prints what --version prints, and data with --json', async () => {
+    const [plain, flag, json] = await Promise.all([runCli(['version']), runCli(['--version']), runCli(['version', '--json'])]);
+    expect(plain.stdout.toString()).toMatch(/^prombackup\/\d+\.\d+\.\d+ \S+ node-v\S+\n$/);
+    expect(plain.stdout.toString()).toBe(flag.stdout.toString());
+    expect(JSON.parse(json.stdout.toString())).toMatchObject({ version: expect.stringMatching(/^\d+\.\d+\.\d+$/), node: process.versions.node });
+  });
+
+  it('takes -s, -f and -o for --server, --format and --output, and -k for --keep-within', async () => {
+    const target = path.join(work, 'short.tar.gz');
+    const run = await runCli(['create', '-s', server.url, '-f', 'tgz', '-o', target, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout.toString())).toMatchObject({ path: target, format: 'tgz' });
+    const prune = await runCli(['prune', '-s', server.url, '-k', '12h']);
+    expect(prune.code, prune.stderr).toBe(0);
+  });
+
+  it('with --json exits with the code the JSON error reports', async () => {
+    for (const [args, code] of [
+      [['create', '--format', 'tgz', '--level', '12'], 2],
+      [['create', '--format', 'zip'], 2],
+      [['status', 'no-such-id'], 1],
+    ] as const) {
+      const run = await runCli([...args, '--json'], { env: env(), cwd: work });
+      expect(JSON.parse(run.stdout.toString()).error.oclif.exit).toBe(code);
+      expect(run.code).toBe(code);
+    }
+  });
+});

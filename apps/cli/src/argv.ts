@@ -25,6 +25,11 @@ export function normalizeArgv(argv: readonly string[]): string[] {
       rest.push(...argv.slice(i));
       break;
     }
+    // -h is help, as in most command-line tools; no Go spelling uses it.
+    if (arg === '-h') {
+      (commandSeen ? rest : leading).push('--help');
+      continue;
+    }
     const m = /^--?([A-Za-z][A-Za-z0-9_-]*)(?:=(.*))?$/s.exec(arg);
     const name = m?.[1].replace(/_/g, '-');
     const target = commandSeen ? rest : leading;

@@ -47,8 +47,9 @@ export default class Create extends ApiCommand<typeof Create> {
   ];
 
   static override flags = {
-    format: Flags.option({ options: ARCHIVE_FORMAT_NAMES, default: 'tar' as ArchiveFormat, summary: 'Archive format.' })(),
+    format: Flags.option({ char: 'f', options: ARCHIVE_FORMAT_NAMES, default: 'tar' as ArchiveFormat, summary: 'Archive format.' })(),
     output: Flags.string({
+      char: 'o',
       summary: "Where to write the archive: a file, a folder (the server's file name goes in it), a device or named pipe, or '-' for standard output. Default: the server's file name in the current folder.",
       helpValue: 'PATH',
     }),
