@@ -148,7 +148,7 @@ describe('partial files left by other CLIs', () => {
     const next = await runCli(keep(['create', '--server', server.url, '--output', target]));
     expect(next.code).toBe(0);
     expect(next.stderr).toContain(`removed ${leftover}, a partial download its CLI left behind`);
-    expect(await fs.readdir(work)).toEqual(['backup.tar']);
+    expect((await fs.readdir(work)).sort()).toEqual(['backup.tar', 'backup.tar.sha256']);
   });
 
   it('a create of the same target leaves alone the partial that a running CLI is writing', async () => {
@@ -161,7 +161,7 @@ describe('partial files left by other CLIs', () => {
 
     running.child.kill('SIGTERM');
     expect((await running.done).code).toBe(143);
-    expect(await fs.readdir(work)).toEqual(['backup.tar']);
+    expect((await fs.readdir(work)).sort()).toEqual(['backup.tar', 'backup.tar.sha256']);
   });
 });
 
@@ -179,7 +179,7 @@ describe('--snapshot-timeout', () => {
     const run = await runCli(keep(['-server', server.url, 'create', '-output', target, '-snapshot_timeout', '1m']));
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(await fs.readdir(work)).toEqual(['backup.tar']);
+    expect((await fs.readdir(work)).sort()).toEqual(['backup.tar', 'backup.tar.sha256']);
   });
 
   it.each([

@@ -57,9 +57,11 @@ describe('seed command lines, verbatim', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout.toString()).toMatch(/; snapshot removed from the server\n$/);
-    const files = await fs.readdir(work);
-    expect(files).toHaveLength(1);
+    const files = (await fs.readdir(work)).sort();
+    expect(files).toHaveLength(2);
     expect(files[0]).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]+\.tar$/);
+    expect(files[1]).toBe(`${files[0]}.sha256`);
+    expect(execFileSync('sha256sum', ['-c', files[1]], { cwd: work, encoding: 'utf8' })).toBe(`${files[0]}: OK\n`);
     await expectBackupOfRemovedSnapshot(await fs.readFile(path.join(work, files[0])), 'tar', files[0].replace(/\.tar$/, ''));
   });
 
@@ -69,7 +71,7 @@ describe('seed command lines, verbatim', () => {
     expect(run.code).toBe(0);
     const name = /from snapshot (\S+),/.exec(run.stdout.toString())![1];
     await expectBackupOfRemovedSnapshot(await fs.readFile(target), 'tgz', name);
-    expect(await fs.readdir(work)).toEqual(['mybackup.tar.gz']);
+    expect((await fs.readdir(work)).sort()).toEqual(['mybackup.tar.gz', 'mybackup.tar.gz.sha256']);
   });
 
   it('PROMBACKUP_ENDPOINT=URL prombackup prune -keep_within 12h', async () => {
@@ -171,7 +173,8 @@ describe('create', () => {
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout.toString());
     expect(result.path).toBe(path.join(work, `${result.snapshot_name}.tar.gz`));
-    expect(await fs.readdir(work)).toEqual([`${result.snapshot_name}.tar.gz`]);
+    expect((await fs.readdir(work)).sort()).toEqual([`${result.snapshot_name}.tar.gz`, `${result.snapshot_name}.tar.gz.sha256`]);
+    expect(result.checksum_file).toBe(`${result.path}.sha256`);
     await expectFaithful(await fs.readFile(result.path), 'tgz', result.snapshot_name);
   });
 
@@ -197,8 +200,15 @@ describe('create', () => {
   it('names the file after the snapshot in the current folder by default', async () => {
     const run = await runCli(['create', '--format', 'tzst', '--skip-head'], { env: env(), cwd: work });
     expect(run.code).toBe(0);
-    const [file] = await fs.readdir(work);
+    const [file] = (await fs.readdir(work)).sort();
     expect(file).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]+\.tar\.zst$/);
+  });
+
+  it('--no-checksum-file leaves the archive alone in its folder', async () => {
+    const run = await runCli(['create', '--no-checksum-file', '--output', path.join(work, 'lone.tar'), '--json'], { env: env() });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout.toString()).checksum_file).toBeNull();
+    expect(await fs.readdir(work)).toEqual(['lone.tar']);
   });
 
   it('refuses to overwrite an existing file unless --force', async () => {
@@ -211,7 +221,7 @@ describe('create', () => {
     const forced = await runCli(['create', '-output', target, '--force'], { env: env() });
     expect(forced.code).toBe(0);
     expect((await fs.readFile(target)).length).toBeGreaterThan(1024);
-    expect(await fs.readdir(work)).toEqual(['exists.tar']);
+    expect((await fs.readdir(work)).sort()).toEqual(['exists.tar', 'exists.tar.sha256']);
   });
 
   it('fails clearly and leaves no file when the server is not there', async () => {
@@ -357,7 +367,7 @@ describe('--metrics-file', () => {
     expect(value('last_run_success')).toBe(0);
     expect(value('last_success_timestamp_seconds')).toBe(succeeded);
     expect(value('last_run_timestamp_seconds')).toBeGreaterThan(succeeded);
-    expect((await fs.readdir(work)).sort()).toEqual(['backup.prom', 'm.tar']);
+    expect((await fs.readdir(work)).sort()).toEqual(['backup.prom', 'm.tar', 'm.tar.sha256']);
   });
 });
 

@@ -291,6 +291,9 @@ describe('prombackup-server started as the image and the sidecar manifest start 
     fs.writeFileSync(recent, 'recent');
     const past = (days: number) => new Date(Date.now() - days * 86_400_000);
     fs.utimesSync(old, past(keepDays + 2), past(keepDays + 2));
+    // Its checksum file goes with it.
+    fs.writeFileSync(`${old}.sha256`, 'old');
+    fs.utimesSync(`${old}.sha256`, past(keepDays + 2), past(keepDays + 2));
     fs.utimesSync(recent, past(1), past(1));
 
     const cron = run(['/bin/sh', '-c', script], { ...env, PATH: process.env.PATH ?? '/usr/bin:/bin' });
@@ -299,8 +302,10 @@ describe('prombackup-server started as the image and the sidecar manifest start 
     const files = fs.readdirSync(backupDir).sort();
     const made = files.filter((f) => f !== path.basename(recent));
     expect(files, cron.output()).toContain(path.basename(recent));
-    expect(made, `only the new archive beside the recent one (${backupMount})`).toHaveLength(1);
+    expect(made, `only the new archive and its checksum beside the recent one (${backupMount})`).toHaveLength(2);
     expect(made[0]).toMatch(/^prometheus-\d{8}T\d{6}Z\.tar\.zst$/);
+    expect(made[1]).toBe(`${made[0]}.sha256`);
+    expect(spawnSync('sha256sum', ['-c', made[1]], { cwd: backupDir }).status, 'sha256sum -c checks the archive').toBe(0);
     const head = Buffer.alloc(4);
     const fd = fs.openSync(path.join(backupDir, made[0]), 'r');
     fs.readSync(fd, head, 0, 4, 0);

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { replaceFileAtomically } from './atomic-replace';
 
 /** One run of a backup job, as --metrics-file records it. */
 export interface RunRecord {
@@ -43,14 +43,7 @@ export async function writeMetricsFile(file: string, run: RunRecord): Promise<vo
     gauge('prombackup_cli_last_run_duration_seconds', 'How long the last prombackup backup run took.', run.seconds),
     gauge('prombackup_cli_last_run_bytes', 'Archive bytes the last prombackup backup run received.', run.bytes),
   ].join('');
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await fs.writeFile(temp, text, { mode: 0o644 });
-    await fs.rename(temp, file);
-  } catch (err) {
-    await fs.unlink(temp).catch(() => undefined);
-    throw err;
-  }
+  await replaceFileAtomically(file, text);
 }
 
 function gauge(name: string, help: string, value: number): string {

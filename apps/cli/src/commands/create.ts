@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { Flags } from '@oclif/core';
-import { ARCHIVE_FORMAT_NAMES, type ArchiveFormat, archiveFileName, compressionLevelProblem, parseDuration } from '@prombackup/contract';
+import { ARCHIVE_FORMAT_NAMES, type ArchiveFormat, archiveFileName, compressionLevelProblem } from '@prombackup/contract';
 import { createClient } from '../api';
 import { ApiCommand } from '../api-command';
 import { receiveToStdout, receiveWith } from '../archive-receive';
 import { AtomicFile } from '../atomic-file';
 import { HashingFileWriter } from '../hashing-file-writer';
+import { checksumFileFor, writeChecksumFile } from '../checksum-file';
 import { verify, waitForOutcome } from '../download-outcome';
 import { exitOnInterrupt } from '../interruption';
 import { metricsFileProblem, writeMetricsFile } from '../metrics-file';
@@ -13,7 +14,7 @@ import { checkTarget, outputKind } from '../output-target';
 import { formatBytes } from '../progress';
 import { type Removal, removeSnapshot } from '../snapshot-removal';
 import { removeStalePartials } from '../stale-partials';
-import { takeSnapshot } from '../take-snapshot';
+import { DEFAULT_SNAPSHOT_TIMEOUT, snapshotTimeoutMs, takeSnapshot } from '../take-snapshot';
 
 export interface CreateResult {
   path: string;
@@ -25,14 +26,13 @@ export interface CreateResult {
   seconds: number;
   /** Whether the snapshot was removed from the server after the download (false with --keep-snapshot). */
   snapshot_removed: boolean;
+  /** ARCHIVE.sha256 beside the archive; null for standard output, a device or a pipe, or with --no-checksum-file. */
+  checksum_file: string | null;
 }
 
-/** Above the server's -prometheus_timeout default (10m), so the CLI is not the first to give up. */
-const DEFAULT_SNAPSHOT_TIMEOUT = '15m';
+
 /** How long a snapshot still held by the server's side of a broken-off download is retried for removal. */
 const REMOVE_BUSY_WAIT_MS = 5_000;
-/** Past about 24.8 days a Node timer fires at once; a day is already far more than a snapshot takes. */
-const MAX_SNAPSHOT_TIMEOUT_MS = 24 * 3600_000;
 
 export default class Create extends ApiCommand<typeof Create> {
   static override summary = 'Take a snapshot, download it and verify it end to end.';
@@ -56,6 +56,11 @@ export default class Create extends ApiCommand<typeof Create> {
     'skip-head': Flags.boolean({ summary: 'Leave out the in-memory head block (the most recent hours not yet in a block).' }),
     level: Flags.integer({ summary: 'Compression level for tgz (1-9, default 1) or tzst (1-19, default 3).', min: 1, max: 19 }),
     force: Flags.boolean({ summary: 'Replace an existing file at the output path.' }),
+    'checksum-file': Flags.boolean({
+      summary: 'Write ARCHIVE.sha256 beside the archive, for `sha256sum -c` (not for standard output, devices or pipes).',
+      default: true,
+      allowNo: true,
+    }),
     'keep-snapshot': Flags.boolean({
       summary: 'Leave the snapshot on the server. By default it is removed once its download has ended, verified or not: snapshots keep compacted-away blocks on disk.',
     }),
@@ -89,7 +94,7 @@ export default class Create extends ApiCommand<typeof Create> {
     // Checked here as well as by the server, so a bad level does not leave a snapshot behind.
     if (levelProblem) this.error(`--${levelProblem}`, { exit: 2 });
     const snapshotTimeout = this.flags['snapshot-timeout'];
-    this.client = createClient(this.server, this.token, this.snapshotTimeoutMs(snapshotTimeout));
+    this.client = createClient(this.server, this.token, snapshotTimeoutMs(snapshotTimeout));
     const kind = toStdout ? 'stdout' : await outputKind(output);
     if (kind === 'file') await checkTarget(path.resolve(output!), force);
     const metricsProblem = this.flags['metrics-file'] && (await metricsFileProblem(this.flags['metrics-file']));
@@ -113,6 +118,7 @@ export default class Create extends ApiCommand<typeof Create> {
       this.snapshotName = name;
       let target = toStdout ? '-' : path.resolve(output ?? '.');
       let bytes: number, sha256: string, id: string;
+      let checksumFile: string | null = null;
       try {
         if (kind === 'folder') {
           target = path.join(target, archiveFileName(name, format));
@@ -133,6 +139,7 @@ export default class Create extends ApiCommand<typeof Create> {
         verify(await waitForOutcome(this.client, id), sha256, id);
         this.committing = file?.commit(force);
         await this.committing;
+        if (file && this.flags['checksum-file']) checksumFile = await this.saveChecksum(target, sha256);
       } catch (err) {
         // The download's own failure is what the exit code reports; the snapshot goes either way.
         if (!this.stopping) await this.dropSnapshot(name);
@@ -149,6 +156,7 @@ export default class Create extends ApiCommand<typeof Create> {
         format,
         seconds: (Date.now() - started) / 1000,
         snapshot_removed: removal?.removed === true,
+        checksum_file: checksumFile,
       };
       const removed = removal?.removed ? '; snapshot removed from the server' : '';
       const line = `${toStdout ? 'archive' : target}: ${formatBytes(bytes)} from snapshot ${name}, SHA-256 ${sha256} verified with the server (download ${id})${removed}`;
@@ -173,6 +181,15 @@ export default class Create extends ApiCommand<typeof Create> {
     return removal;
   }
 
+  /** The backup is verified and in place by now: a failure here says so, and leaves it. */
+  private async saveChecksum(target: string, sha256: string): Promise<string> {
+    try {
+      return await writeChecksumFile(target, sha256);
+    } catch (err) {
+      this.error(`${target} is verified and saved, but ${checksumFileFor(target)} could not be written: ${(err as Error).message}`, { exit: 1 });
+    }
+  }
+
   public override async finally(err: Error | undefined): Promise<unknown> {
     await this.recordRun();
     return super.finally(err);
@@ -193,18 +210,6 @@ export default class Create extends ApiCommand<typeof Create> {
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     if (this.stopping) return this.stopping;
     return super.catch(err);
-  }
-
-  private snapshotTimeoutMs(value: string): number {
-    let ms: number;
-    try {
-      ms = parseDuration(value);
-    } catch (err) {
-      this.error(`--snapshot-timeout: ${(err as Error).message}`, { exit: 2 });
-    }
-    if (ms <= 0) this.error(`--snapshot-timeout must be positive, got ${JSON.stringify(value)}`, { exit: 2 });
-    if (ms > MAX_SNAPSHOT_TIMEOUT_MS) this.error(`--snapshot-timeout must be at most 24h, got ${JSON.stringify(value)}`, { exit: 2 });
-    return ms;
   }
 
   /** Undoes what an interrupting signal cut short; returns the line saying what that was. */
