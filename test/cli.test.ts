@@ -375,7 +375,7 @@ describe('the CLI as oclif users expect', () => {
   it.each([[['-h']], [['--help']], [['help']]])('%j lists the commands', async (args) => {
     const run = await runCli(args);
     expect(run.code).toBe(0);
-    for (const command of ['create', 'delete', 'list', 'prune', 'status', 'help', 'version']) expect(run.stdout.toString()).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['create', 'download', 'delete', 'list', 'prune', 'status', 'help', 'version']) expect(run.stdout.toString()).toMatch(new RegExp(`^  ${command} `, 'm'));
   });
 
   it('help COMMAND, COMMAND -h and COMMAND --help show that command', async () => {
@@ -416,5 +416,40 @@ describe('the CLI as oclif users expect', () => {
       expect(JSON.parse(run.stdout.toString()).error.oclif.exit).toBe(code);
       expect(run.code).toBe(code);
     }
+  });
+});
+
+describe('download NAME', () => {
+  it('fetches an existing snapshot, verified, with its checksum file, and leaves the snapshot', async () => {
+    const created = JSON.parse((await runCli(['create', '--keep-snapshot', '--json', '--output', path.join(work, 'first.tar')], { env: env() })).stdout.toString());
+    const run = await runCli(['download', created.snapshot_name, '-f', 'tzst', '-o', work, '--json'], { env: env() });
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout.toString());
+    expect(result).toMatchObject({ snapshot_name: created.snapshot_name, format: 'tzst', path: path.join(work, `${created.snapshot_name}.tar.zst`) });
+    const data = await fs.readFile(result.path);
+    expect(result.sha256).toBe(sha256(data));
+    await expectFaithful(data, 'tzst', created.snapshot_name);
+    expect(execFileSync('sha256sum', ['-c', path.basename(result.checksum_file)], { cwd: work, encoding: 'utf8' })).toMatch(/: OK\n$/);
+    expect(await fs.readdir(prom.snapshotDir)).toContain(created.snapshot_name);
+  });
+
+  it('fails a damaged download and leaves no file', async () => {
+    const created = JSON.parse((await runCli(['create', '--keep-snapshot', '--json', '--output', '/dev/null'], { env: env() })).stdout.toString());
+    proxy.fault = 'flip-byte';
+    const run = await runCli(['download', created.snapshot_name, '-s', proxy.url, '-o', path.join(work, 'bad.tar')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/checksum mismatch/);
+    expect(await fs.readdir(work)).toEqual([]);
+  });
+
+  it.each([
+    [['download'], 2, /name/],
+    [['download', '../x'], 2, /"\.\.\/x" is not a snapshot name/],
+    [['download', '20991231T000000Z-nosuchsnapshot'], 1, /HTTP 404/],
+  ] as const)('%j fails with exit code %i and a clear message, leaving no file', async (args, code, message) => {
+    const run = await runCli([...args], { env: env(), cwd: work });
+    expect(run.code).toBe(code);
+    expect(run.stderr).toMatch(message);
+    expect(await fs.readdir(work)).toEqual([]);
   });
 });

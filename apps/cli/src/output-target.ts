@@ -3,12 +3,14 @@ import path from 'node:path';
 import { Errors } from '@oclif/core';
 import { exists } from './atomic-file';
 
+export type OutputKind = 'folder' | 'stream' | 'file';
+
 /**
  * What --output names. A folder gets the server's file name inside it. A character device or
  * a named pipe (/dev/null, a tape, a FIFO another program reads) is written into as it is:
  * renaming a finished file onto it would replace the device or pipe itself.
  */
-export async function outputKind(output: string | undefined): Promise<'folder' | 'stream' | 'file'> {
+export async function outputKind(output: string | undefined): Promise<OutputKind> {
   if (output === undefined) return 'folder';
   const stats = await fs.stat(output).catch(() => undefined);
   if (!stats && output.endsWith('/')) Errors.error(`folder ${path.resolve(output)} does not exist`, { exit: 1 });
