@@ -400,9 +400,24 @@ describe('operations', () => {
   });
 
   it('serves the web page with its forms and recent downloads', async () => {
+    const name = await snapshot();
+    const { id } = await download(name, 'tgz');
+    const { finished } = await statusOf(id);
     const res = await fetch(`${server.url}/`);
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
     const html = await res.text();
+    // The state of Prometheus, its admin API and autoprune.
+    expect(html).toMatch(/<dt>Prometheus<\/dt><dd><span class="ok">ok<\/span>/);
+    expect(html).toMatch(/<dt>Admin API<\/dt><dd><span class="ok">on<\/span>/);
+    expect(html).toMatch(/<dt>Autoprune<\/dt><dd><span class="muted">off<\/span>/);
+    // Each download with its start, duration and SHA-256.
+    const row = new RegExp(`<tr><td data-label="Download \\(status\\)"><a href="[^"]*${id}">.*?</tr>`).exec(html)?.[0] ?? '';
+    expect(row).toMatch(/data-label="Started \(UTC\)"><time datetime="\d{4}-/);
+    expect(row).toMatch(/data-label="Took">[\dmsh.]+</);
+    expect(row).toContain(`>${finished!.sha256_hex}</code>`);
+    // Sizes that count shared (hard-linked) files once.
+    expect(html).toMatch(/snapshot\(s\), holding [\d.]+ \w+ that Prometheus itself no longer has/);
+    expect(html).toMatch(new RegExp(`<code>${name}</code>.*?data-label="Only here">[\\d.]+ \\w+<`));
     expect(html).toContain('action="./api/snapshot"');
     expect(html).toContain('name="download_format"');
     expect(html).toContain('name="keep_within"');

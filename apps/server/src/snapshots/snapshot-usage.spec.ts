@@ -65,6 +65,8 @@ describe('SnapshotUsage', () => {
     expect(await metrics.scrape()).toMatch(/^prombackup_snapshots_exclusive_bytes 350$/m);
     rmSync(path.join(data, 'snapshots', A), { recursive: true });
     expect((await usage.report()).sizes.size).toBe(2);
-    expect((await usage.report(Date.now() + 11_000)).sizes.size).toBe(1);
+    expect((await usage.report({ now: Date.now() + 11_000 })).sizes.size).toBe(1);
+    rmSync(path.join(data, 'snapshots', B), { recursive: true });
+    expect((await usage.report({ fresh: true })).sizes.size).toBe(0);
   });
 });

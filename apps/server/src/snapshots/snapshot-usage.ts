@@ -50,8 +50,10 @@ export class SnapshotUsage implements OnModuleInit {
     });
   }
 
-  report(now = Date.now()): Promise<SnapshotUsageReport> {
-    if (!this.cached || now - this.cached.at >= CACHE_MS) {
+  /** `fresh` walks the disk now, for a person looking at the page right after a snapshot. */
+  report(options: { now?: number; fresh?: boolean } = {}): Promise<SnapshotUsageReport> {
+    const now = options.now ?? Date.now();
+    if (!this.cached || options.fresh || now - this.cached.at >= CACHE_MS) {
       const report = this.measure();
       this.cached = { at: now, report };
       // A failed walk (snapshot_dir unreadable) is not kept: the next call tries again.
