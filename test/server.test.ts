@@ -5,7 +5,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARCHIVE_FORMATS, type ArchiveFormat, DOWNLOAD_ID_HEADER } from '@prombackup/contract';
+import { ARCHIVE_FORMATS, type ArchiveFormat, DOWNLOAD_ID_HEADER, SNAPSHOT_BYTES_HEADER } from '@prombackup/contract';
 import { describeFolder, makeLargeSnapshot, readArchive, sha256 } from './support/archive';
 import { type ServerProcess, startServer } from './support/processes';
 import { type PrometheusInstance, freePort, queryRange, startPrometheus, waitForHeadSamples } from './support/prometheus';
@@ -92,6 +92,14 @@ describe('GET /api/download', () => {
     expect(await readArchive(body, format)).toEqual(await describeFolder(path.join(prom.snapshotDir, name)));
     const status = await statusOf(id);
     expect(status).toEqual({ id, snapshot_name: name, finished: { success: true, error_text: null, sha256_hex: sha256(body) } });
+  });
+
+  it('tells the bytes of the snapshot\'s files in X-Prombackup-Snapshot-Bytes, for a progress total', async () => {
+    const name = await snapshot();
+    const { res, body } = await download(name);
+    const files = (await readArchive(body, 'tar')).filter((e) => e.type === 'file');
+    expect(Number(res.headers.get(SNAPSHOT_BYTES_HEADER))).toBe(files.reduce((sum, e) => sum + e.size, 0));
+    expect(body.length).toBeGreaterThan(Number(res.headers.get(SNAPSHOT_BYTES_HEADER)));
   });
 
   it('defaults to tar', async () => {

@@ -16,6 +16,7 @@ import {
   type ArchiveFormat,
   COMPRESSION_LEVELS,
   DOWNLOAD_ID_HEADER,
+  SNAPSHOT_BYTES_HEADER,
   compressionLevelProblem,
 } from '@prombackup/contract';
 import type { Response } from 'express';
@@ -57,6 +58,7 @@ export class DownloadsController {
     content: archiveContent,
     headers: {
       [DOWNLOAD_ID_HEADER]: { description: 'Id for GET /api/download_status', schema: { type: 'string' } },
+      [SNAPSHOT_BYTES_HEADER]: { description: "Bytes of the snapshot's files, for a progress total (tar: a little more, compressed: less)", schema: { type: 'integer' } },
       'Content-Disposition': { description: 'attachment; filename="<name>.tar|.tar.gz|.tar.zst"', schema: { type: 'string' } },
     },
   })

@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import { HttpException, HttpStatus, Injectable, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
-import { ARCHIVE_FORMATS, type ArchiveFormat, DOWNLOAD_ID_HEADER, archiveFileName, formatDuration } from '@prombackup/contract';
+import { ARCHIVE_FORMATS, type ArchiveFormat, DOWNLOAD_ID_HEADER, SNAPSHOT_BYTES_HEADER, archiveFileName, formatDuration } from '@prombackup/contract';
 import type { Response } from 'express';
 import { ArchiveService } from '../archive/archive.service';
 import { ReadSlots } from '../archive/read-slots';
@@ -58,6 +58,8 @@ export class DownloadsService {
     const record = this.registry.start(folder.name, request.format);
     const stopTimer = this.metrics.downloadDuration.startTimer({ format: request.format });
     const bytesSent = this.metrics.downloadBytes.labels({ format: request.format });
+    // Metadata only, and a failure here only costs the client its progress total.
+    const snapshotBytes = await this.store.size(folder).catch(() => undefined);
     const slots = new ReadSlots();
     const sink = new DownloadSink(res, slots, (n) => bytesSent.inc(n));
 
@@ -66,6 +68,7 @@ export class DownloadsService {
     res.setHeader('Content-Disposition', `attachment; filename="${archiveFileName(folder.name, request.format)}"`);
     res.setHeader(DOWNLOAD_ID_HEADER, record.id);
     res.setHeader('Cache-Control', 'no-store');
+    if (snapshotBytes !== undefined) res.setHeader(SNAPSHOT_BYTES_HEADER, String(snapshotBytes));
     // The client learns the download id even if the archive fails before its first byte.
     res.flushHeaders();
 
