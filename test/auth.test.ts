@@ -179,19 +179,23 @@ describe('the CLI', () => {
     expect(run.code).toBe(0);
     const name = /from snapshot (\S+),/.exec(run.stdout.toString())![1];
     expect(await readArchive(await fs.readFile(target), 'tgz')).toEqual(await describeFolder(path.join(prom.snapshotDir, name)));
-    expect(await fs.readdir(work)).toEqual([path.basename(target)]);
+    expect((await fs.readdir(work)).sort()).toEqual([path.basename(target), `${path.basename(target)}.sha256`]);
   }
 
   it('create --token writes a verified archive (the streaming download carries the token too)', async () => {
     const target = path.join(work, 'flag.tar.gz');
-    const run = await runCli(['-server', server.url, '-token', TOKEN, 'create', '-format', 'tgz', '-output', target]);
+    const run = await runCli(['-server', server.url, '-token', TOKEN, 'create', '-format', 'tgz', '-output', target, '--keep-snapshot']);
     await expectVerifiedArchive(run, target);
   });
 
-  it('create with PROMBACKUP_TOKEN writes a verified archive', async () => {
+  it('create with PROMBACKUP_TOKEN writes a verified archive and removes its snapshot with the token too', async () => {
     const target = path.join(work, 'env.tar.gz');
     const run = await runCli(['create', '--format', 'tgz', '--output', target], { env: { PROMBACKUP_ENDPOINT: server.url, PROMBACKUP_TOKEN: TOKEN } });
-    await expectVerifiedArchive(run, target);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const name = /from snapshot (\S+),.*; snapshot removed from the server/.exec(run.stdout.toString())![1];
+    expect((await readArchive(await fs.readFile(target), 'tgz')).map((e) => e.name)).toContain(name);
+    await expect(fs.stat(path.join(prom.snapshotDir, name))).rejects.toThrow(/ENOENT/);
   });
 
   it('create without a token fails with the 401 and a hint, and leaves no file', async () => {

@@ -215,7 +215,7 @@ describe('the web page at /', () => {
 
     // The recent-downloads table lists it, newest first, linked to its status.
     await page.goto(`${server.url}/`);
-    const rows = page.locator('table', { has: page.locator('th', { hasText: 'Outcome' }) }).locator('tbody tr');
+    const rows = page.locator('table', { has: page.locator('th', { hasText: 'Outcome, SHA-256' }) }).locator('tbody tr');
     const row = rows.filter({ hasText: name }).filter({ has: page.locator('td', { hasText: new RegExp(`^${format}$`) }) });
     await expect.poll(() => row.count()).toBe(1);
     expect(await rows.first().textContent()).toContain(name);
@@ -227,8 +227,10 @@ describe('the web page at /', () => {
     expect(new URL(href, server.url).searchParams.get('id')).toBe(id);
     await expect.poll(async () => {
       await page.reload();
-      return row.locator('td').last().textContent();
+      return row.locator('td[data-label="Outcome, SHA-256"] .ok').textContent().catch(() => '');
     }).toBe('ok');
+    // With the SHA-256 of what was sent: the same as of what the browser saved.
+    expect(await row.locator('code.hash').textContent()).toBe(sha256(data));
 
     // Following the link shows the status JSON: success, and the hash of the bytes the browser saved.
     await Promise.all([page.waitForURL(/download_status/), link.click()]);
@@ -340,12 +342,22 @@ describe('the web page at /', () => {
       expect(await table.locator('tbody tr').count()).toBeGreaterThanOrEqual(3);
       // Nothing spills out of the page horizontally.
       const box = (await table.boundingBox())!;
-      expect(box.x + box.width).toBeLessThanOrEqual(1280);
+      const widths = await table.locator('thead th').evaluateAll((ths) => ths.map((th) => `${th.textContent}:${Math.round(th.getBoundingClientRect().width)}`));
+      expect(box.x + box.width, widths.join(' ')).toBeLessThanOrEqual(1280);
     }
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-page.png'), fullPage: true });
-    // A narrow phone-sized window still fits.
-    await page.setViewportSize({ width: 400, height: 800 });
+    // At phone width every row is a card and nothing needs sideways scrolling, SHA-256 included.
+    await page.setViewportSize({ width: 360, height: 800 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    for (const table of await tables.all()) {
+      expect(await table.locator('thead').isVisible()).toBe(false);
+      const box = (await table.boundingBox())!;
+      expect(box.x + box.width).toBeLessThanOrEqual(360);
+    }
+    const hash = page.locator('code.hash').first();
+    const hashBox = (await hash.boundingBox())!;
+    expect(hashBox.x + hashBox.width).toBeLessThanOrEqual(360);
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-page-narrow.png'), fullPage: true });
     await page.setViewportSize({ width: 1280, height: 900 });
     expect(problems).toEqual([]);

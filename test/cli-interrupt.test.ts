@@ -78,8 +78,11 @@ interface Running {
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
+/** The fake Prometheus names one fixture snapshot every time: these runs keep it, unless a test says otherwise. */
+const keep = (args: string[]) => (args.includes('--no-keep') ? args.filter((a) => a !== '--no-keep') : [...args, '--keep-snapshot']);
+
 function startCli(args: string[]): Running {
-  const child = spawn(process.execPath, [CLI_BIN, ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI_BIN, ...keep(args)], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   child.stdout!.resume();
@@ -142,30 +145,30 @@ describe('partial files left by other CLIs', () => {
     expect((await killed.done).signal).toBe('SIGKILL');
     expect(await present(leftover)).toBe(true);
 
-    const next = await runCli(['create', '--server', server.url, '--output', target]);
+    const next = await runCli(keep(['create', '--server', server.url, '--output', target]));
     expect(next.code).toBe(0);
     expect(next.stderr).toContain(`removed ${leftover}, a partial download its CLI left behind`);
-    expect(await fs.readdir(work)).toEqual(['backup.tar']);
+    expect((await fs.readdir(work)).sort()).toEqual(['backup.tar', 'backup.tar.sha256']);
   });
 
   it('a create of the same target leaves alone the partial that a running CLI is writing', async () => {
     const running = startCli(['create', '--server', stalling.url, '--output', target]);
     const inUse = await partialWithData(running);
-    const other = await runCli(['create', '--server', server.url, '--output', target]);
+    const other = await runCli(keep(['create', '--server', server.url, '--output', target]));
     expect(other.code).toBe(0);
     expect(other.stderr).toBe('');
     expect(await present(inUse)).toBe(true);
 
     running.child.kill('SIGTERM');
     expect((await running.done).code).toBe(143);
-    expect(await fs.readdir(work)).toEqual(['backup.tar']);
+    expect((await fs.readdir(work)).sort()).toEqual(['backup.tar', 'backup.tar.sha256']);
   });
 });
 
 describe('--snapshot-timeout', () => {
   it('gives up on a snapshot the server takes longer than that to answer, with a clear message', async () => {
     fake.behaviour = 'hang';
-    const run = await runCli(['create', '--server', server.url, '--output', target, '--snapshot-timeout', '2s']);
+    const run = await runCli(keep(['create', '--server', server.url, '--output', target, '--snapshot-timeout', '2s']));
     expect(run.code).toBe(1);
     // oclif wraps long error lines.
     expect(run.stderr.replace(/\s+/g, ' ')).toContain('the server did not answer the snapshot request within 2s (--snapshot-timeout)');
@@ -173,10 +176,10 @@ describe('--snapshot-timeout', () => {
   });
 
   it('accepts the Go spelling -snapshot_timeout', async () => {
-    const run = await runCli(['-server', server.url, 'create', '-output', target, '-snapshot_timeout', '1m']);
+    const run = await runCli(keep(['-server', server.url, 'create', '-output', target, '-snapshot_timeout', '1m']));
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(await fs.readdir(work)).toEqual(['backup.tar']);
+    expect((await fs.readdir(work)).sort()).toEqual(['backup.tar', 'backup.tar.sha256']);
   });
 
   it.each([
@@ -187,11 +190,30 @@ describe('--snapshot-timeout', () => {
     ['48h', 'must be at most 24h'],
   ])('refuses %s with exit code 2 before asking for a snapshot', async (value, message) => {
     const before = fake.requests.length;
-    const run = await runCli(['create', '--server', server.url, '--output', target, `--snapshot-timeout=${value}`]);
+    const run = await runCli(keep(['create', '--server', server.url, '--output', target, `--snapshot-timeout=${value}`]));
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--snapshot-timeout');
     expect(run.stderr.replace(/\s+/g, ' ')).toContain(message);
     expect(fake.requests.length).toBe(before);
     expect(await fs.readdir(work)).toEqual([]);
+  });
+});
+
+describe('the snapshot after an interruption', () => {
+  it('SIGINT mid-download, with the server still sending, leaves the snapshot and names the command that removes it', async () => {
+    try {
+      const cli = startCli(['create', '--server', stalling.url, '--output', target, '--no-keep']);
+      await partialWithData(cli);
+      cli.child.kill('SIGINT');
+      const { code, stderr } = await cli.done;
+      expect(code).toBe(130);
+      expect(stderr.trim()).toBe(
+        `prombackup: stopped by SIGINT while downloading snapshot ${GOOD_NAME} to ${target}; the partial file is removed and nothing was saved; the snapshot was left on the server, which was still sending it: \`prombackup delete ${GOOD_NAME}\` removes it`,
+      );
+      expect(await present(path.join(snapshotDir, GOOD_NAME))).toBe(true);
+      expect(await fs.readdir(work)).toEqual([]);
+    } finally {
+      if (!(await present(path.join(snapshotDir, GOOD_NAME)))) await makeLargeSnapshot(snapshotDir, GOOD_NAME, 64);
+    }
   });
 });

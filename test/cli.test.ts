@@ -43,15 +43,26 @@ async function expectFaithful(data: Buffer, format: ArchiveFormat, snapshotName:
   expect(await readArchive(data, format)).toEqual(await describeFolder(path.join(prom.snapshotDir, snapshotName)));
 }
 
+/** The archive holds one snapshot folder with at least one TSDB block; its snapshot is gone from the server. */
+async function expectBackupOfRemovedSnapshot(data: Buffer, format: ArchiveFormat, snapshotName: string) {
+  const entries = (await readArchive(data, format)).map((e) => e.name);
+  expect(entries.every((entry) => entry === snapshotName || entry.startsWith(`${snapshotName}/`))).toBe(true);
+  expect(entries.some((entry) => /\/[0-9A-Z]{26}\/meta\.json$/.test(entry))).toBe(true);
+  await expect(fs.stat(path.join(prom.snapshotDir, snapshotName))).rejects.toThrow(/ENOENT/);
+}
+
 describe('seed command lines, verbatim', () => {
   it('prombackup -server URL create', async () => {
     const run = await runCli(['-server', server.url, 'create'], { cwd: work });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    const files = await fs.readdir(work);
-    expect(files).toHaveLength(1);
+    expect(run.stdout.toString()).toMatch(/; snapshot removed from the server\n$/);
+    const files = (await fs.readdir(work)).sort();
+    expect(files).toHaveLength(2);
     expect(files[0]).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]+\.tar$/);
-    await expectFaithful(await fs.readFile(path.join(work, files[0])), 'tar', files[0].replace(/\.tar$/, ''));
+    expect(files[1]).toBe(`${files[0]}.sha256`);
+    expect(execFileSync('sha256sum', ['-c', files[1]], { cwd: work, encoding: 'utf8' })).toBe(`${files[0]}: OK\n`);
+    await expectBackupOfRemovedSnapshot(await fs.readFile(path.join(work, files[0])), 'tar', files[0].replace(/\.tar$/, ''));
   });
 
   it('PROMBACKUP_ENDPOINT=URL prombackup create -format tgz -output FILE', async () => {
@@ -59,8 +70,8 @@ describe('seed command lines, verbatim', () => {
     const run = await runCli(['create', '-format', 'tgz', '-output', target], { env: env() });
     expect(run.code).toBe(0);
     const name = /from snapshot (\S+),/.exec(run.stdout.toString())![1];
-    await expectFaithful(await fs.readFile(target), 'tgz', name);
-    expect(await fs.readdir(work)).toEqual(['mybackup.tar.gz']);
+    await expectBackupOfRemovedSnapshot(await fs.readFile(target), 'tgz', name);
+    expect((await fs.readdir(work)).sort()).toEqual(['mybackup.tar.gz', 'mybackup.tar.gz.sha256']);
   });
 
   it('PROMBACKUP_ENDPOINT=URL prombackup prune -keep_within 12h', async () => {
@@ -76,7 +87,7 @@ describe('seed command lines, verbatim', () => {
 describe('create', () => {
   it.each(Object.keys(ARCHIVE_FORMATS) as ArchiveFormat[])('writes a verified %s file with --json details', async (format) => {
     const target = path.join(work, `backup${ARCHIVE_FORMATS[format].extension}`);
-    const run = await runCli(['create', '--server', server.url, '--format', format, '--output', target, '--json']);
+    const run = await runCli(['create', '--server', server.url, '--format', format, '--output', target, '--json', '--keep-snapshot']);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout.toString());
     const data = await fs.readFile(target);
@@ -95,7 +106,7 @@ describe('create', () => {
     try {
       const tlsEnv = { PROMBACKUP_ENDPOINT: tls.url, NODE_EXTRA_CA_CERTS: cert };
       const target = path.join(work, 'over-tls.tar');
-      const run = await runCli(['create', '--output', target, '--json'], { env: tlsEnv });
+      const run = await runCli(['create', '--output', target, '--json', '--keep-snapshot'], { env: tlsEnv });
       expect(run.code, run.stderr).toBe(0);
       const result = JSON.parse(run.stdout.toString());
       const data = await fs.readFile(target);
@@ -114,7 +125,7 @@ describe('create', () => {
   });
 
   it.each(['tgz', 'tzst'] as const)('streams %s to standard output', async (format) => {
-    const run = await runCli(['create', '-format', format, '-output', '-', '-skip_head'], { env: env() });
+    const run = await runCli(['create', '-format', format, '-output', '-', '-skip_head', '--keep-snapshot'], { env: env() });
     expect(run.code).toBe(0);
     const name = /from snapshot (\S+),/.exec(run.stderr)![1];
     await expectFaithful(run.stdout, format, name);
@@ -135,7 +146,7 @@ describe('create', () => {
     const fifo = path.join(work, 'pipe');
     execFileSync('mkfifo', [fifo]);
     const read = promisify(execFile)('cat', [fifo], { encoding: 'buffer', maxBuffer: 512 * 1024 * 1024 });
-    const run = await runCli(['create', '--format', 'tzst', '--output', fifo, '--json'], { env: env() });
+    const run = await runCli(['create', '--format', 'tzst', '--output', fifo, '--json', '--keep-snapshot'], { env: env() });
     expect(run.code, run.stderr).toBe(0);
     const data = (await read).stdout;
     const result = JSON.parse(run.stdout.toString());
@@ -158,11 +169,12 @@ describe('create', () => {
   });
 
   it('puts the file in the folder --output names, under the server\'s file name', async () => {
-    const run = await runCli(['create', '--format', 'tgz', '--output', work, '--json'], { env: env() });
+    const run = await runCli(['create', '--format', 'tgz', '--output', work, '--json', '--keep-snapshot'], { env: env() });
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout.toString());
     expect(result.path).toBe(path.join(work, `${result.snapshot_name}.tar.gz`));
-    expect(await fs.readdir(work)).toEqual([`${result.snapshot_name}.tar.gz`]);
+    expect((await fs.readdir(work)).sort()).toEqual([`${result.snapshot_name}.tar.gz`, `${result.snapshot_name}.tar.gz.sha256`]);
+    expect(result.checksum_file).toBe(`${result.path}.sha256`);
     await expectFaithful(await fs.readFile(result.path), 'tgz', result.snapshot_name);
   });
 
@@ -188,8 +200,15 @@ describe('create', () => {
   it('names the file after the snapshot in the current folder by default', async () => {
     const run = await runCli(['create', '--format', 'tzst', '--skip-head'], { env: env(), cwd: work });
     expect(run.code).toBe(0);
-    const [file] = await fs.readdir(work);
+    const [file] = (await fs.readdir(work)).sort();
     expect(file).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]+\.tar\.zst$/);
+  });
+
+  it('--no-checksum-file leaves the archive alone in its folder', async () => {
+    const run = await runCli(['create', '--no-checksum-file', '--output', path.join(work, 'lone.tar'), '--json'], { env: env() });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout.toString()).checksum_file).toBeNull();
+    expect(await fs.readdir(work)).toEqual(['lone.tar']);
   });
 
   it('refuses to overwrite an existing file unless --force', async () => {
@@ -202,7 +221,7 @@ describe('create', () => {
     const forced = await runCli(['create', '-output', target, '--force'], { env: env() });
     expect(forced.code).toBe(0);
     expect((await fs.readFile(target)).length).toBeGreaterThan(1024);
-    expect(await fs.readdir(work)).toEqual(['exists.tar']);
+    expect((await fs.readdir(work)).sort()).toEqual(['exists.tar', 'exists.tar.sha256']);
   });
 
   it('fails clearly and leaves no file when the server is not there', async () => {
@@ -247,6 +266,12 @@ describe('create', () => {
     [['prune', '-keep_within', '5x'], /keep-within/],
     [['prune', '-keep_within', '-1h'], /negative/],
     [['status'], /id/],
+    [['delete'], /name/],
+    [['delete', '../etc'], /"\.\.\/etc" is not a snapshot name/],
+    [['delete', '20991231T000000Z-nosuchsnapshot'], /not removed:[\s›]+server[\s›]+answered[\s›]+HTTP[\s›]+404/],
+    [['create', '--keep-snapshot=maybe'], /keep-snapshot/],
+    [['create', '--metrics-file', 'backup.txt'], /--metrics-file must end in \.prom/],
+    [['create', '--metrics-file', '/nonexistent-folder/backup.prom'], /--metrics-file: folder \/nonexistent-folder does not exist/],
     [['status', 'no-such-id'], /HTTP 404/],
   ])('rejects %j with a clear message', async (args, message) => {
     const run = await runCli(args as string[], { env: env(), cwd: work });
@@ -264,7 +289,7 @@ describe('create', () => {
 
 describe('list and status', () => {
   it('lists snapshots and shows a download status', async () => {
-    const created = JSON.parse((await runCli(['create', '--json', '--output', path.join(work, 'a.tar')], { env: env() })).stdout.toString());
+    const created = JSON.parse((await runCli(['create', '--json', '--keep-snapshot', '--output', path.join(work, 'a.tar')], { env: env() })).stdout.toString());
     const list = await runCli(['list'], { env: env() });
     expect(list.code).toBe(0);
     expect(list.stdout.toString()).toMatch(new RegExp(`${created.snapshot_name}\\s+\\S+Z\\s+[\\d.]+ \\w+\\s+no`));

@@ -18,8 +18,8 @@ describe('npm run demo', () => {
       });
       expect(run.status, run.stderr).toBe(0);
       expect(run.stdout).toMatch(/verified with the server/);
-      const files = await fs.readdir(here);
-      expect(files).toHaveLength(1);
+      const files = (await fs.readdir(here)).sort();
+      expect(files).toEqual([files[0], `${files[0]}.sha256`]);
       expect(files[0]).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]+\.tar\.gz$/);
       const listing = execFileSync('tar', ['-tzf', path.join(here, files[0])]).toString();
       expect(listing).toMatch(/\/meta\.json$/m);

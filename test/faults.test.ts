@@ -40,6 +40,7 @@ describe('Prometheus answering badly (a fake on 127.0.0.1, -prometheus_timeout 1
 
   beforeAll(async () => {
     fake = await startFakePrometheus('good');
+    fake.snapshotDir = snapshotDir; // as Prometheus does: the folder is there when it answers
     server = await startServer(['-prometheus_endpoint', fake.url, '-prometheus_timeout', '1s', '-snapshot_dir', snapshotDir]);
   });
 
@@ -93,6 +94,21 @@ describe('Prometheus answering badly (a fake on 127.0.0.1, -prometheus_timeout 1
     expect(text).toMatch(/prombackup_snapshot_requests_total\{outcome="timeout"\} 2/);
     expect(text).toMatch(/prombackup_snapshot_requests_total\{outcome="bad_response"\} 3/);
     expect(text).toMatch(/prombackup_snapshot_requests_total\{outcome="refused"\} 2/);
+  });
+
+  it('says -snapshot_dir is probably not <storage.tsdb.path>/snapshots when the snapshot taken is not in it', async () => {
+    fake.snapshotDir = undefined;
+    await fs.rm(path.join(snapshotDir, GOOD_NAME), { recursive: true, force: true });
+    try {
+      const answer = await requestSnapshot(server);
+      expect(answer.status).toBe(500);
+      expect(answer.body.message).toBe(
+        `Prometheus reports snapshot ${GOOD_NAME}, but it does not appear under -snapshot_dir: -snapshot_dir is probably not /prometheus/snapshots (Prometheus' data folder, by its own path) as this server sees it`,
+      );
+      expect(server.log()).toContain(`-snapshot_dir is ${snapshotDir}`);
+    } finally {
+      fake.snapshotDir = snapshotDir;
+    }
   });
 });
 
@@ -200,12 +216,17 @@ describe('a real Prometheus without --web.enable-admin-api', () => {
       expect(answer.body.message).toMatch(/admin API is off; start it with --web\.enable-admin-api/);
       expect(answer.body.message).toContain(`HTTP ${direct.status}: ${said.error}`);
 
-      // Prometheus is otherwise fine, and so is the server.
+      // The server lives on, but is not ready, and says why in /readyz and in its log.
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
-      const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { checks: { prometheus: string } };
-      expect(ready.checks.prometheus).toBe('ok');
+      const readyz = await fetch(`${server.url}/readyz`);
+      expect(readyz.status).toBe(503);
+      const ready = (await readyz.json()) as { checks: { prometheus: string } };
+      expect(ready.checks.prometheus).toBe(`Prometheus at ${prom.url} runs without its admin API; start it with --web.enable-admin-api`);
+      expect(server.log()).toMatch(/WARN.*not ready: prometheus: Prometheus at \S+ runs without its admin API/);
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
       expect(metrics).toMatch(/prombackup_snapshot_requests_total\{outcome="admin_api_disabled"\} 1/);
+      expect(metrics).toMatch(/^prombackup_prometheus_admin_api_enabled 0$/m);
+      expect(metrics).toMatch(/^prombackup_ready 0$/m);
     } finally {
       await server.stop();
       await prom.stop();

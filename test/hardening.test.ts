@@ -106,7 +106,7 @@ const matrix: [string, string, string, string | undefined, number, RegExp][] = [
   // methods, paths, sizes, bodies
   ['GET on a POST endpoint', 'GET', '/api/prune', undefined, 405, /GET is not allowed on \/api\/prune; use POST/],
   ['DELETE on download', 'DELETE', dl('name=SNAP'), undefined, 405, /use GET/],
-  ['PUT on snapshot', 'PUT', '/api/snapshot', undefined, 405, /use POST/],
+  ['PUT on snapshot', 'PUT', '/api/snapshot', undefined, 405, /use DELETE or POST/],
   ['unknown path', 'GET', '/api/nothing', undefined, 404, /no such path/],
   ['oversized query string', 'GET', dl(`name=${long}`), undefined, 414, /longer than/],
   ['oversized body', 'POST', '/api/prune', `keep_within=${'1'.repeat(20_000)}h`, 413, /too large/],
@@ -131,7 +131,7 @@ describe('bad input', () => {
   it('names the allowed methods in an Allow header on 405', async () => {
     const res = await raw('GET', '/api/snapshot');
     expect(res.status).toBe(405);
-    expect(res.headers.allow).toBe('POST');
+    expect(res.headers.allow).toBe('DELETE, POST');
   });
 
   it('refuses a JSON body where a form is expected', async () => {

@@ -32,6 +32,8 @@ describe('prombackup-server command line', () => {
     [['-snapshot_dir', '/x', '-prometheus_endpoint', 'ftp://x'], {}, /prometheus_endpoint/],
     [['-snapshot_dir', '/x', '-max_concurrent_downloads', '0'], {}, /max_concurrent_downloads/],
     [['-snapshot_dir', '/x', '-no_such_flag'], {}, /unknown flag -no_such_flag/],
+    [['-snapshot_dir', '/x', '-log_level', 'verbose'], {}, /invalid value "verbose" for -log_level: want one of debug, info, warn, error/],
+    [['-snapshot_dir', '/x'], { PROMBACKUP_SERVER_LOG_FORMAT: 'xml' }, /invalid value "xml" for PROMBACKUP_SERVER_LOG_FORMAT: want one of text, json/],
   ])('%j %j exits non-zero with one line naming the setting', async (args, env, message) => {
     const run = await runServerCommand(args as string[], { env: env as NodeJS.ProcessEnv });
     expect(run.code).toBe(2);

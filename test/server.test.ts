@@ -1,11 +1,11 @@
 // prombackup-server over HTTP against a real Prometheus.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARCHIVE_FORMATS, type ArchiveFormat, DOWNLOAD_ID_HEADER } from '@prombackup/contract';
+import { ARCHIVE_FORMATS, type ArchiveFormat, DOWNLOAD_ID_HEADER, SNAPSHOT_BYTES_HEADER } from '@prombackup/contract';
 import { describeFolder, makeLargeSnapshot, readArchive, sha256 } from './support/archive';
 import { type ServerProcess, startServer } from './support/processes';
 import { type PrometheusInstance, freePort, queryRange, startPrometheus, waitForHeadSamples } from './support/prometheus';
@@ -92,6 +92,14 @@ describe('GET /api/download', () => {
     expect(await readArchive(body, format)).toEqual(await describeFolder(path.join(prom.snapshotDir, name)));
     const status = await statusOf(id);
     expect(status).toEqual({ id, snapshot_name: name, finished: { success: true, error_text: null, sha256_hex: sha256(body) } });
+  });
+
+  it('tells the bytes of the snapshot\'s files in X-Prombackup-Snapshot-Bytes, for a progress total', async () => {
+    const name = await snapshot();
+    const { res, body } = await download(name);
+    const files = (await readArchive(body, 'tar')).filter((e) => e.type === 'file');
+    expect(Number(res.headers.get(SNAPSHOT_BYTES_HEADER))).toBe(files.reduce((sum, e) => sum + e.size, 0));
+    expect(body.length).toBeGreaterThan(Number(res.headers.get(SNAPSHOT_BYTES_HEADER)));
   });
 
   it('defaults to tar', async () => {
@@ -285,6 +293,35 @@ describe('POST /api/prune', () => {
   });
 });
 
+describe('DELETE /api/snapshot', () => {
+  it('removes that one snapshot and nothing else', async () => {
+    const [a, b] = [await snapshot(), await snapshot()];
+    const res = await fetch(`${server.url}/api/snapshot?name=${a}`, { method: 'DELETE' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ name: a });
+    const left = await fs.readdir(prom.snapshotDir);
+    expect(left).not.toContain(a);
+    expect(left).toContain(b);
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^prombackup_snapshots_removed_total\{reason="delete"\} [1-9]/m);
+  });
+
+  it('answers 409 while a download streams it, and removes it once the download has ended', async () => {
+    const name = '20240101T000000Z-deletestreaming';
+    await makeLargeSnapshot(prom.snapshotDir, name, 64);
+    const req = http.get(`${server.url}/api/download?name=${name}`);
+    const res = await new Promise<http.IncomingMessage>((resolve) => req.on('response', resolve));
+    res.pause();
+    const refused = await fetch(`${server.url}/api/snapshot?name=${name}`, { method: 'DELETE' });
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { message: string }).message).toMatch(/being downloaded/);
+    res.resume();
+    await new Promise((r) => res.on('end', r));
+    expect((await statusOf(res.headers[DOWNLOAD_ID_HEADER.toLowerCase()] as string)).finished?.success).toBe(true);
+    expect((await fetch(`${server.url}/api/snapshot?name=${name}`, { method: 'DELETE' })).status).toBe(200);
+    await expect(fs.stat(path.join(prom.snapshotDir, name))).rejects.toThrow(/ENOENT/);
+  });
+});
+
 describe('bad input', () => {
   const cases: [string, string, string, number, RegExp][] = [
     ['POST', '/api/snapshot', 'skip_head=maybe', 400, /skip_head/],
@@ -300,6 +337,10 @@ describe('bad input', () => {
     ['GET', '/api/download', 'name=20991231T000000Z-disconnect&format=tar&level=3', 400, /level/],
     ['GET', '/api/download_status', '', 404, /id/],
     ['GET', '/api/download_status', 'id=nope', 404, /no download/],
+    ['DELETE', '/api/snapshot', '', 404, /name/],
+    ['DELETE', '/api/snapshot', 'name=../etc', 400, /name/],
+    ['DELETE', '/api/snapshot', 'name=20991231T000000Z-nosuchsnapshot', 404, /no snapshot/],
+    ['DELETE', '/api/snapshot', 'name=a&name=b', 400, /more than once/],
     ['POST', '/api/prune', 'keep_within=soon', 400, /keep_within/],
     ['POST', '/api/prune', 'keep_within=-1h', 400, /negative/],
     ['POST', '/api/prune', 'keep_within=1x', 400, /keep_within/],
@@ -337,6 +378,29 @@ describe('operations', () => {
     }
   });
 
+  it('passes promtool check metrics on the whole page, and reports the state of backups, snapshots and Prometheus', async () => {
+    const name = await snapshot();
+    const { id } = await download(name, 'tgz');
+    expect((await statusOf(id)).finished?.success).toBe(true);
+    // The disk is walked at most every 10 s: wait for a walk that has seen this snapshot.
+    const onDisk = async () =>
+      (await fs.readdir(prom.snapshotDir, { withFileTypes: true })).filter((e) => e.isDirectory() && /^\d{8}T\d{6}(Z|[+-]\d{4})-[A-Za-z0-9]+$/.test(e.name)).length;
+    let text = '';
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
+      text = await (await fetch(`${server.url}/metrics`)).text();
+      if (Number(/^prombackup_snapshots (\d+)$/m.exec(text)?.[1]) === (await onDisk())) break;
+    }
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(Date.now() / 1000 - value('prombackup_last_successful_download_timestamp_seconds')).toBeLessThan(60);
+    expect(Date.now() / 1000 - value('prombackup_last_snapshot_timestamp_seconds')).toBeLessThan(60);
+    expect(value('prombackup_snapshots')).toBe(await onDisk());
+    expect(value('prombackup_snapshots_exclusive_bytes')).toBeGreaterThanOrEqual(0);
+    expect(value('prombackup_prometheus_up')).toBe(1);
+    expect(value('prombackup_prometheus_admin_api_enabled')).toBe(1);
+  });
+
   it('logs one access line per request', async () => {
     await fetch(`${server.url}/api/download_status?id=logline`);
     await new Promise((r) => setTimeout(r, 100));
@@ -344,9 +408,24 @@ describe('operations', () => {
   });
 
   it('serves the web page with its forms and recent downloads', async () => {
+    const name = await snapshot();
+    const { id } = await download(name, 'tgz');
+    const { finished } = await statusOf(id);
     const res = await fetch(`${server.url}/`);
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
     const html = await res.text();
+    // The state of Prometheus, its admin API and autoprune.
+    expect(html).toMatch(/<dt>Prometheus<\/dt><dd><span class="ok">ok<\/span>/);
+    expect(html).toMatch(/<dt>Admin API<\/dt><dd><span class="ok">on<\/span>/);
+    expect(html).toMatch(/<dt>Autoprune<\/dt><dd><span class="muted">off<\/span>/);
+    // Each download with its start, duration and SHA-256.
+    const row = new RegExp(`<tr><td data-label="Download \\(status\\)"><a href="[^"]*${id}">.*?</tr>`).exec(html)?.[0] ?? '';
+    expect(row).toMatch(/data-label="Started \(UTC\)"><time datetime="\d{4}-/);
+    expect(row).toMatch(/data-label="Took">[\dmsh.]+</);
+    expect(row).toContain(`>${finished!.sha256_hex}</code>`);
+    // Sizes that count shared (hard-linked) files once.
+    expect(html).toMatch(/snapshot\(s\), holding [\d.]+ \w+ that Prometheus itself no longer has/);
+    expect(html).toMatch(new RegExp(`<code>${name}</code>.*?data-label="Only here">[\\d.]+ \\w+<`));
     expect(html).toContain('action="./api/snapshot"');
     expect(html).toContain('name="download_format"');
     expect(html).toContain('name="keep_within"');
@@ -365,6 +444,20 @@ describe('when Prometheus is unreachable', () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
     const other = await startServer(['-prometheus_endpoint', dead, '-snapshot_dir', prom.snapshotDir]);
     try {
+      // A fresh server: every failure series is there at 0 before the first failure, so increase() sees it.
+      const fresh = await (await fetch(`${other.url}/metrics`)).text();
+      for (const series of [
+        'prombackup_downloads_total{format="tzst",outcome="failure"} 0',
+        'prombackup_downloads_rejected_total{reason="busy"} 0',
+        'prombackup_snapshot_requests_total{outcome="admin_api_disabled"} 0',
+        'prombackup_snapshot_requests_total{outcome="unreachable"} 0',
+        'prombackup_prune_runs_total{trigger="schedule",outcome="failure"} 0',
+        'prombackup_snapshots_removed_total{reason="delete"} 0',
+        'prombackup_last_successful_download_timestamp_seconds 0',
+        'prombackup_prometheus_up 0',
+      ]) {
+        expect(fresh).toContain(`\n${series}\n`);
+      }
       const res = await fetch(`${other.url}/api/snapshot`, { method: 'POST', redirect: 'manual' });
       expect(res.status).toBe(503);
       expect(((await res.json()) as { message: string }).message).toMatch(/cannot reach Prometheus/);

@@ -700,11 +700,22 @@ export function imageName(image: string | undefined): string {
 export function envRecord(container: Container): Record<string, string> {
   const out: Record<string, string> = {};
   for (const e of container.env ?? []) {
+    // A Secret's value is unknown here: a placeholder naming it, which tests can check for.
+    const secret = (e.valueFrom as { secretKeyRef?: { name: string; key: string } } | undefined)?.secretKeyRef;
+    if (secret) {
+      out[e.name] = secretPlaceholder(secret.name, secret.key);
+      continue;
+    }
     if (e.valueFrom !== undefined) throw new Error(`${container.name}: env ${e.name} uses valueFrom, which these tests cannot resolve`);
     // Kubernetes expands $(VAR) in a value from variables defined before it.
     out[e.name] = expandKubernetesVars(e.value ?? '', out);
   }
   return out;
+}
+
+/** What envRecord gives for a variable taken from key `key` of Secret `name`. */
+export function secretPlaceholder(name: string, key: string): string {
+  return `<secret ${name}/${key}>`;
 }
 
 /** Kubernetes' $(VAR) expansion in command, args and env values; $$ escapes a $. */

@@ -10,7 +10,8 @@
 // Only what differs between a pod and this machine is substituted, and each substitution must be
 // used: the data volume's mount path becomes the test Prometheus' data folder, the in-pod
 // Prometheus URL becomes the test Prometheus' URL, the listen port becomes a free port, and the
-// CronJob's volumes become temporary folders and the Service URL the server's address.
+// CronJob's volumes become temporary folders and the Service URL the server's address; the token
+// Secret (a file for the server, a variable for the job) becomes one token made here.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,6 +31,7 @@ import {
   loadDockerfile,
   locatePath,
   renderKustomization,
+  secretPlaceholder,
   workloadOf,
   type Container,
   type ImageConfig,
@@ -45,6 +47,9 @@ const withBackups = renderKustomization(path.join(DOCKER_DIR, 'examples', 'sched
 const sidecar = workloadOf(base.find((o) => o.kind === 'StatefulSet')!)!.podSpec.containers.find(
   (c) => imageName(c.image) === 'prombackup-server',
 )!;
+/** The token Secret's content, for the server's file and the job's variable alike. */
+const TOKEN = 'entrypoint-test-token-0123456789';
+const authorized = { Authorization: `Bearer ${TOKEN}` };
 const cronContainer = workloadOf(withBackups.find((o) => o.kind === 'CronJob')!)!.podSpec.containers.find(
   (c) => imageName(c.image) === 'prombackup',
 )!;
@@ -168,7 +173,13 @@ describe('prombackup-server started as the image and the sidecar manifest start 
 
     // What the manifest configures, read by the server's own parser.
     const pod = containerProcess(serverImage, sidecar);
-    const parsed = parseCommandLine(pod.argv.slice(2), pod.env);
+    const tokenDir = fs.mkdtempSync(path.join(os.tmpdir(), 'prombackup-token-'));
+    tmpDirs.push(tokenDir);
+    fs.writeFileSync(path.join(tokenDir, 'token'), `${TOKEN}\n`);
+    const tokenFile = pod.env.PROMBACKUP_SERVER_AUTH_TOKEN_FILE;
+    expect(tokenFile, 'the sidecar reads a token file').toBeTypeOf('string');
+    const tokenSub = exactSubstitution('token file', tokenFile, path.join(tokenDir, 'token'));
+    const parsed = parseCommandLine(pod.argv.slice(2), { ...pod.env, PROMBACKUP_SERVER_AUTH_TOKEN_FILE: tokenSub.apply(tokenFile)! });
     if (parsed.kind !== 'run') throw new Error('the sidecar arguments do not start the server');
     const dataMount = locatePath(sidecar, parsed.settings.snapshotDir)!;
     const listenValue = pod.env.PROMBACKUP_SERVER_LISTEN_ADDRESS;
@@ -178,6 +189,7 @@ describe('prombackup-server started as the image and the sidecar manifest start 
       mountSubstitution(dataMount.mountPath, prom.dataDir),
       exactSubstitution('Prometheus URL', parsed.settings.prometheusEndpoint, prom.url),
       exactSubstitution('listen address', listenValue, listenValue.replace(/:\d+$/, `:${port}`)),
+      tokenSub,
     ];
     const argv = toHostArgv(pod.argv.map((a) => substitute(a, subs)));
     serverEnv = Object.fromEntries(Object.entries(pod.env).map(([k, v]) => [k, substitute(v, subs)]));
@@ -220,7 +232,9 @@ describe('prombackup-server started as the image and the sidecar manifest start 
   });
 
   it('takes a snapshot: POST /api/snapshot answers 303 to the download', async () => {
-    const res = await fetch(`http://127.0.0.1:${port}/api/snapshot`, { method: 'POST', redirect: 'manual' });
+    const refused = await fetch(`http://127.0.0.1:${port}/api/snapshot`, { method: 'POST', redirect: 'manual' });
+    expect(refused.status, 'the token is required').toBe(401);
+    const res = await fetch(`http://127.0.0.1:${port}/api/snapshot`, { method: 'POST', redirect: 'manual', headers: authorized });
     expect(res.status, server.output()).toBe(303);
     const body = (await res.json()) as { name: string };
     expect(body.name).toMatch(/^[A-Za-z0-9]+-[A-Za-z0-9]+$/);
@@ -258,9 +272,11 @@ describe('prombackup-server started as the image and the sidecar manifest start 
     };
     const endpoint = job.env.PROMBACKUP_ENDPOINT;
     subs.push(exactSubstitution('Service URL', endpoint, `http://127.0.0.1:${port}`));
+    subs.push(exactSubstitution('token Secret', secretPlaceholder('prombackup-token', 'token'), TOKEN));
     for (const [mp, dir] of Object.entries(mounts)) subs.push(mountSubstitution(mp, dir));
     const env = Object.fromEntries(Object.entries(job.env).map(([k, v]) => [k, substitute(v, subs)]));
     expect(subs[0].used, 'PROMBACKUP_ENDPOINT substituted').toBe(1);
+    expect(subs[1].used, 'PROMBACKUP_TOKEN from the Secret the server reads').toBe(1);
     expect(job.argv.slice(0, 2)).toEqual(['/bin/sh', '-c']);
     const script = rewriteScript(job.argv[2]);
     expect(script).toContain(`${REPO_ROOT}/${path.posix.relative(WORKDIR, cliImage.entrypoint![1])} create`);
@@ -275,6 +291,9 @@ describe('prombackup-server started as the image and the sidecar manifest start 
     fs.writeFileSync(recent, 'recent');
     const past = (days: number) => new Date(Date.now() - days * 86_400_000);
     fs.utimesSync(old, past(keepDays + 2), past(keepDays + 2));
+    // Its checksum file goes with it.
+    fs.writeFileSync(`${old}.sha256`, 'old');
+    fs.utimesSync(`${old}.sha256`, past(keepDays + 2), past(keepDays + 2));
     fs.utimesSync(recent, past(1), past(1));
 
     const cron = run(['/bin/sh', '-c', script], { ...env, PATH: process.env.PATH ?? '/usr/bin:/bin' });
@@ -283,8 +302,10 @@ describe('prombackup-server started as the image and the sidecar manifest start 
     const files = fs.readdirSync(backupDir).sort();
     const made = files.filter((f) => f !== path.basename(recent));
     expect(files, cron.output()).toContain(path.basename(recent));
-    expect(made, `only the new archive beside the recent one (${backupMount})`).toHaveLength(1);
+    expect(made, `only the new archive and its checksum beside the recent one (${backupMount})`).toHaveLength(2);
     expect(made[0]).toMatch(/^prometheus-\d{8}T\d{6}Z\.tar\.zst$/);
+    expect(made[1]).toBe(`${made[0]}.sha256`);
+    expect(spawnSync('sha256sum', ['-c', made[1]], { cwd: backupDir }).status, 'sha256sum -c checks the archive').toBe(0);
     const head = Buffer.alloc(4);
     const fd = fs.openSync(path.join(backupDir, made[0]), 'r');
     fs.readSync(fd, head, 0, 4, 0);

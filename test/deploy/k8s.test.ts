@@ -24,6 +24,7 @@ import {
   objectKey,
   parseQuantity,
   renderKustomization,
+  secretPlaceholder,
   validateObject,
   workloadOf,
   type Container,
@@ -37,7 +38,10 @@ const SERVER_IMAGE = 'prombackup-server';
 const CLI_IMAGE = 'prombackup';
 const SERVER_ENV = new Set<string>(SETTINGS.map((s) => s.env));
 /** The variables the CLI reads (SPEC: "Server URL: --server, else the PROMBACKUP_ENDPOINT variable"). */
-const CLI_ENV = new Set(['PROMBACKUP_ENDPOINT']);
+const CLI_ENV = new Set(['PROMBACKUP_ENDPOINT', 'PROMBACKUP_TOKEN']);
+/** Stands in for the token Secret a cluster would mount, so that the server's parser can read a token file. */
+const STAND_IN_TOKEN_FILE = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'prombackup-k8s-token-')), 'token');
+fs.writeFileSync(STAND_IN_TOKEN_FILE, 'stand-in-token-0123456789abcdef\n');
 
 const KUSTOMIZATIONS: Record<string, string> = {
   'docker/k8s (base)': path.join(DOCKER_DIR, 'k8s'),
@@ -167,6 +171,8 @@ function serverSettings(c: Container) {
   expect(c.command, `${c.name}: keeps the image's entrypoint`).toBeUndefined();
   const env = envRecord(c);
   const args = (c.args ?? []).map((a) => expandKubernetesVars(a, env));
+  // The token file is in a Secret volume (tokenSecret checks which); read a stand-in instead.
+  if (env.PROMBACKUP_SERVER_AUTH_TOKEN_FILE) env.PROMBACKUP_SERVER_AUTH_TOKEN_FILE = STAND_IN_TOKEN_FILE;
   const parsed = parseCommandLine(args, env);
   if (parsed.kind !== 'run') throw new Error(`${c.name}: args ${JSON.stringify(args)} do not start the server`);
   return parsed.settings;
@@ -207,6 +213,57 @@ function checkSidecar(pod: Pod, sidecar: Container): void {
   for (const probe of [sidecar.livenessProbe, sidecar.readinessProbe]) {
     expect(resolvePort(sidecar, probePort(probe)!)).toBe(settings.listenPort);
   }
+}
+
+/** The Secret and key a server container reads its -auth_token_file from, through a volume. */
+function tokenSecret(pod: Pod, c: Container): { name: string; key: string } | undefined {
+  const file = envRecord(c).PROMBACKUP_SERVER_AUTH_TOKEN_FILE;
+  if (!file) return undefined;
+  const loc = locatePath(c, file);
+  expect(loc, `${c.name}: ${file} is on a volume`).toBeDefined();
+  const volume = pod.spec.volumes?.find((v) => v.name === loc!.volume);
+  const secret = volume?.secret as { secretName?: string; items?: { key: string; path: string }[] } | undefined;
+  expect(secret?.secretName, `${c.name}: ${file} is on a Secret volume`).toBeDefined();
+  const key = secret!.items?.find((i) => i.path === loc!.rest)?.key ?? loc!.rest;
+  return { name: secret!.secretName!, key };
+}
+
+/** NetworkPolicy peers that let pods with `labels` (in the policy's own namespace unless any) in. */
+function admits(peers: { podSelector?: { matchLabels?: Record<string, string> }; namespaceSelector?: object }[], labels: Record<string, string>): boolean {
+  return peers.some((p) => p.podSelector !== undefined && matches(p.podSelector.matchLabels, labels));
+}
+
+type Peer = { podSelector?: { matchLabels?: Record<string, string> }; namespaceSelector?: object };
+type IngressRule = { from?: Peer[]; ports?: { port: number | string }[] };
+
+/**
+ * The NetworkPolicy in `objects` that selects `pod` leaves Prometheus' port open, and admits to the
+ * sidecar's port exactly the backup job's pods and Prometheus pods (the scraper).
+ */
+function checkNetworkPolicy(objects: K8sObject[], pod: Pod, sidecar: Container, backupJobLabels: Record<string, string>): void {
+  const policies = objects.filter((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === pod.namespace);
+  const policy = policies.find((o) => matches((o.spec as { podSelector: { matchLabels: Record<string, string> } }).podSelector.matchLabels, pod.labels));
+  expect(policy, `${pod.source}: a NetworkPolicy selects the pod`).toBeDefined();
+  const rules = (policy!.spec as { ingress: IngressRule[] }).ingress;
+  const listen = serverSettings(sidecar).listenPort;
+  const prometheus = pod.spec.containers.find(isPrometheus)!;
+  const portOf = (port: number | string) => (typeof port === 'number' ? port : (resolvePort(sidecar, port) ?? resolvePort(prometheus, port)));
+  const toServer = rules.filter((r) => (r.ports ?? []).some((p) => portOf(p.port) === listen));
+  expect(toServer.length, 'a rule for the server port').toBeGreaterThan(0);
+  for (const rule of toServer) {
+    expect(rule.from?.length, 'the server port is not open to all').toBeGreaterThan(0);
+    for (const peer of rule.from!) {
+      const labels = peer.podSelector?.matchLabels ?? {};
+      const isJob = matches(labels, backupJobLabels);
+      const isScraper = labels['app.kubernetes.io/name'] === 'prometheus' && Object.keys(labels).length === 1;
+      expect(isJob || isScraper, `peer ${JSON.stringify(peer)} is the backup job or a Prometheus`).toBe(true);
+    }
+  }
+  const admitted = (labels: Record<string, string>) => toServer.some((r) => admits(r.from!, labels));
+  expect(admitted(backupJobLabels), 'the backup job reaches the server').toBe(true);
+  expect(admitted({ 'app.kubernetes.io/name': 'prometheus' }), 'Prometheus scrapes the server').toBe(true);
+  const web = prometheusPort(prometheus);
+  expect(rules.some((r) => r.from === undefined && (r.ports ?? []).some((p) => portOf(p.port) === web)), "Prometheus' own port stays open").toBe(true);
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -473,6 +530,19 @@ describe('backup CronJob component', () => {
     expect(objects.some((o) => o.kind === 'PersistentVolumeClaim' && o.metadata.name === claim)).toBe(true);
   });
 
+  it('gives the job the token from the same Secret the server reads its -auth_token_file from', () => {
+    const sts = podsOf(objects).find((p) => p.spec.containers.some((c) => imageName(c.image) === SERVER_IMAGE))!;
+    const secret = tokenSecret(sts, sts.spec.containers.find((c) => imageName(c.image) === SERVER_IMAGE)!);
+    expect(secret).toEqual({ name: 'prombackup-token', key: 'token' });
+    expect(env.PROMBACKUP_TOKEN).toBe(secretPlaceholder(secret!.name, secret!.key));
+  });
+
+  it('is let in by the NetworkPolicy in front of the server, as is the scraper, and nobody else', () => {
+    const sts = podsOf(objects).find((p) => p.spec.containers.some((c) => imageName(c.image) === SERVER_IMAGE))!;
+    const sidecar = sts.spec.containers.find((c) => imageName(c.image) === SERVER_IMAGE)!;
+    checkNetworkPolicy(objects, sts, sidecar, workloadOf(cron)!.podLabels);
+  });
+
   it('points PROMBACKUP_ENDPOINT at the Service in front of the sidecar, on its port', () => {
     const url = new URL(env.PROMBACKUP_ENDPOINT);
     const svcName = url.hostname.split('.')[0];
@@ -533,6 +603,21 @@ describe('Prometheus Operator example', () => {
     const fromResource = (prom.spec as { containers: Container[] }).containers.find((c) => imageName(c.image) === SERVER_IMAGE);
     expect(sidecar).toEqual(fromResource);
     expect((helm.spec as { volumes?: unknown }).volumes).toEqual((prom.spec as { volumes?: unknown }).volumes);
+  });
+
+  it('reads the token from the Secret the CronJob uses, and admits only the job and scrapers to the server', () => {
+    const pod = podsOf([prom])[0];
+    const sidecar = pod.ours.find((c) => imageName(c.image) === SERVER_IMAGE)!;
+    expect(tokenSecret(pod, sidecar)).toEqual({ name: 'prombackup-token', key: 'token' });
+    const base = rendered['docker/examples/scheduled-backups (base + backup-cronjob component)'].map((l) => l.doc);
+    const cron = base.find((o) => o.kind === 'CronJob')!;
+    checkNetworkPolicy(objects, pod, sidecar, workloadOf(cron)!.podLabels);
+  });
+
+  it("listens on a port that none of the operator's own containers use", () => {
+    // The operator adds config-reloader (:8080) to the pod, and runs init-config-reloader (:8081) before it.
+    const listen = serverSettings((prom.spec as { containers: Container[] }).containers.find((c) => imageName(c.image) === SERVER_IMAGE)!).listenPort;
+    expect([9090, 8080, 8081]).not.toContain(listen);
   });
 
   it('puts the prombackup Service where the backup CronJob component expects it', () => {

@@ -45,6 +45,11 @@ export async function startFakePrometheus(behaviour: FakeBehaviour = 'good'): Pr
   const fake: FakePrometheus = { url: '', behaviour, requests: [], delayMs: 1_500, close: async () => undefined };
   const hanging = new Set<http.ServerResponse>();
   const server = http.createServer((req, res) => {
+    // The server's readiness asks for the flags: a Prometheus with its admin API on, whatever the snapshot behaviour.
+    if (req.url === '/api/v1/status/flags') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return void res.end(JSON.stringify({ status: 'success', data: { 'web.enable-admin-api': 'true', 'storage.tsdb.path': '/prometheus' } }));
+    }
     fake.requests.push(`${req.method} ${req.url}`);
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'Content-Type': 'application/json' });

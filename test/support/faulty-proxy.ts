@@ -3,7 +3,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
-export type Fault = 'none' | 'flip-byte' | 'cut';
+/** 'no-delete' answers DELETE as the Go original's router does (405): a server without that endpoint. */
+export type Fault = 'none' | 'flip-byte' | 'cut' | 'no-delete';
 
 export interface FaultyProxy {
   url: string;
@@ -19,12 +20,16 @@ export async function startFaultyProxy(target: string, afterBytes = 4096, tls?: 
   const upstream = new URL(target);
   const proxy: FaultyProxy = { url: '', fault: 'none', close: async () => undefined };
   const handle: http.RequestListener = (req, res) => {
+    if (proxy.fault === 'no-delete' && req.method === 'DELETE') {
+      res.writeHead(405, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Method Not Allowed\n');
+      return;
+    }
     const out = http.request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         res.flushHeaders();
-        const damage = req.url?.startsWith('/api/download?') ? proxy.fault : 'none';
+        const damage = req.url?.startsWith('/api/download?') && proxy.fault !== 'no-delete' ? proxy.fault : 'none';
         let seen = 0;
         let done = false;
         answer.on('data', (chunk: Buffer) => {

@@ -1,7 +1,15 @@
 #!/usr/bin/env node
 'use strict';
 const { execute } = require('@oclif/core');
-const { normalizeArgv } = require('../dist/argv');
+const { ArgvError, normalizeArgv } = require('../dist/argv');
 
 // Go-style spellings ("-server URL create", "-keep_within 12h") are rewritten to oclif's first.
-execute({ dir: __dirname, args: normalizeArgv(process.argv.slice(2)) });
+let args;
+try {
+  args = normalizeArgv(process.argv.slice(2));
+} catch (err) {
+  if (!(err instanceof ArgvError)) throw err;
+  process.stderr.write(`prombackup: ${err.message}\n`);
+  process.exit(2);
+}
+execute({ dir: __dirname, args });

@@ -10,6 +10,7 @@ export abstract class ApiCommand<T extends typeof Command> extends Command {
 
   static baseFlags = {
     server: Flags.string({
+      char: 's',
       summary: 'URL of prombackup-server, e.g. http://prombackupserver:8080.',
       env: 'PROMBACKUP_ENDPOINT',
       helpValue: 'URL',
@@ -61,7 +62,10 @@ export abstract class ApiCommand<T extends typeof Command> extends Command {
 
   /** Turns any failure into one clear line and a non-zero exit. */
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
-    if (err.oclif) return super.catch(err);
-    return super.catch(Object.assign(new Error(describeApiFailure(err, this.server ?? '', this.token !== undefined)), { oclif: { exit: 1 } }));
+    const failure = err.oclif ? err : Object.assign(new Error(describeApiFailure(err, this.server ?? '', this.token !== undefined)), { oclif: { exit: 1 } });
+    // Under --json oclif prints the error object and exits 1 whatever its oclif.exit says; a
+    // script reading both must see the same code.
+    if (this.jsonEnabled() && typeof failure.oclif?.exit === 'number') process.exitCode = failure.oclif.exit;
+    return super.catch(failure);
   }
 }

@@ -1,9 +1,13 @@
 /** Long flags that take a value, as the Go CLI and this one spell them. */
 const VALUE_FLAGS = new Set(['server', 'format', 'output', 'keep-within', 'level', 'token', 'snapshot-timeout']);
 /** Long flags that are switches. */
-const SWITCH_FLAGS = new Set(['skip-head', 'json', 'force', 'help', 'version']);
+const SWITCH_FLAGS = new Set(['skip-head', 'json', 'force', 'help', 'version', 'keep-snapshot']);
 
 const FALSE_WORDS = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
+const TRUE_WORDS = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
+
+/** A command line that cannot be rewritten; its message names the flag. */
+export class ArgvError extends Error {}
 
 /**
  * Rewrites Go-style arguments into oclif's: "-keep_within 12h" becomes "--keep-within 12h",
@@ -21,6 +25,11 @@ export function normalizeArgv(argv: readonly string[]): string[] {
       rest.push(...argv.slice(i));
       break;
     }
+    // -h is help, as in most command-line tools; no Go spelling uses it.
+    if (arg === '-h') {
+      (commandSeen ? rest : leading).push('--help');
+      continue;
+    }
     const m = /^--?([A-Za-z][A-Za-z0-9_-]*)(?:=(.*))?$/s.exec(arg);
     const name = m?.[1].replace(/_/g, '-');
     const target = commandSeen ? rest : leading;
@@ -28,7 +37,9 @@ export function normalizeArgv(argv: readonly string[]): string[] {
       const pair = m[2] !== undefined ? [`--${name}=${m[2]}`] : [`--${name}`, ...(i + 1 < argv.length ? [argv[++i]] : [])];
       target.push(...pair);
     } else if (m && name && SWITCH_FLAGS.has(name)) {
-      if (m[2] === undefined || !FALSE_WORDS.has(m[2])) target.push(`--${name}`);
+      // Go's boolean words only: oclif would call any other value an "unexpected argument".
+      if (m[2] === undefined || TRUE_WORDS.has(m[2])) target.push(`--${name}`);
+      else if (!FALSE_WORDS.has(m[2])) throw new ArgvError(`--${name} is a switch: give it alone, or =true or =false, not ${JSON.stringify(m[2])}`);
     } else {
       if (!arg.startsWith('-')) commandSeen = true;
       rest.push(arg);

@@ -1,9 +1,12 @@
-import { ConsoleLogger, type INestApplication, Logger } from '@nestjs/common';
+import { type INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
+import { AppLogger } from './common/app-logger';
 import { ErrorFilter } from './common/error.filter';
 import type { Settings } from './config/settings';
+import { VERSION } from './config/version';
+import { formatDuration } from '@prombackup/contract';
 import { mountSwaggerUi } from './openapi';
 
 /** Request bodies are a handful of form fields; anything larger is refused with 413. */
@@ -13,8 +16,7 @@ const BODY_LIMIT = '16kb';
 export async function createApp(settings: Settings, options: { logger?: false } = {}): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(settings), {
     bodyParser: false,
-    // Colour codes only help on a terminal; in a container log they are noise.
-    logger: options.logger ?? new ConsoleLogger({ colors: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }),
+    logger: options.logger ?? new AppLogger(settings.logLevel, settings.logFormat),
   });
   app.disable('x-powered-by');
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
@@ -27,8 +29,14 @@ export async function listen(app: INestApplication, settings: Settings): Promise
   if (settings.listenHost === undefined) await app.listen(settings.listenPort);
   else await app.listen(settings.listenPort, settings.listenHost);
   const address = app.getHttpServer().address();
-  new Logger('prombackup-server').log(
-    `listening on ${typeof address === 'string' ? address : `${address.address}:${address.port}`}, ` +
+  // One line with what an operator checks first; readiness logs next whether it all works.
+  new Logger('prombackup-server').log({
+    message:
+      `version ${VERSION}, listening on ${typeof address === 'string' ? address : `${address.address}:${address.port}`}, ` +
       `Prometheus ${settings.prometheusEndpoint}, snapshots in ${settings.snapshotDir}`,
-  );
+    autoprune: settings.autoprune ? `every ${formatDuration(settings.autopruneIntervalMs)} keeping ${formatDuration(settings.autopruneKeepWithinMs)}` : 'off',
+    auth: settings.authToken === undefined ? 'off' : 'bearer token',
+    max_concurrent_downloads: settings.maxConcurrentDownloads,
+    log_level: settings.logLevel,
+  });
 }

@@ -16,6 +16,7 @@ export type { ErrorDto } from './models/ErrorDto';
 export type { HealthDto } from './models/HealthDto';
 export type { PruneResultDto } from './models/PruneResultDto';
 export type { SnapshotCreatedDto } from './models/SnapshotCreatedDto';
+export type { SnapshotDeletedDto } from './models/SnapshotDeletedDto';
 export type { SnapshotInfoDto } from './models/SnapshotInfoDto';
 export type { SnapshotListDto } from './models/SnapshotListDto';
 

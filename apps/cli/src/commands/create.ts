@@ -1,39 +1,25 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { Flags } from '@oclif/core';
-import type { DownloadStatusDto, PrombackupClient } from '@prombackup/client';
-import { ARCHIVE_FORMAT_NAMES, type ArchiveFormat, archiveFileName, compressionLevelProblem, isSnapshotName, parseDuration } from '@prombackup/contract';
-import { createClient, isAnswerTimeout } from '../api';
-import { ApiCommand } from '../api-command';
-import { receiveToStdout, receiveWith } from '../archive-receive';
-import { AtomicFile, exists } from '../atomic-file';
-import { HashingFileWriter } from '../hashing-file-writer';
-import { exitOnInterrupt } from '../interruption';
-import { formatBytes } from '../progress';
-import { removeStalePartials } from '../stale-partials';
+import { createClient } from '../api';
+import { ARCHIVE_FLAGS, ArchiveCommand, type SavedArchive } from '../archive-command';
+import { type Removal, removeSnapshot } from '../snapshot-removal';
+import { DEFAULT_SNAPSHOT_TIMEOUT, snapshotTimeoutMs, takeSnapshot } from '../take-snapshot';
 
-export interface CreateResult {
-  path: string;
-  bytes: number;
-  sha256: string;
+export interface CreateResult extends SavedArchive {
   snapshot_name: string;
-  download_id: string;
-  format: ArchiveFormat;
   seconds: number;
+  /** Whether the snapshot was removed from the server after the download (false with --keep-snapshot). */
+  snapshot_removed: boolean;
 }
 
-/** How long to wait for the server to record a download's outcome after its last byte arrived. */
-const STATUS_WAIT_MS = 15_000;
-/** Above the server's -prometheus_timeout default (10m), so the CLI is not the first to give up. */
-const DEFAULT_SNAPSHOT_TIMEOUT = '15m';
-/** Past about 24.8 days a Node timer fires at once; a day is already far more than a snapshot takes. */
-const MAX_SNAPSHOT_TIMEOUT_MS = 24 * 3600_000;
+/** How long a snapshot still held by the server's side of a broken-off download is retried for removal. */
+const REMOVE_BUSY_WAIT_MS = 5_000;
 
-export default class Create extends ApiCommand<typeof Create> {
+export default class Create extends ArchiveCommand<typeof Create> {
   static override summary = 'Take a snapshot, download it and verify it end to end.';
   static override description =
     'Asks the server for a new snapshot, streams it as an archive to a temporary file beside the target, and ' +
-    "moves it into place only after the server confirms the download and the SHA-256 of the received bytes matches the server's.";
+    "moves it into place only after the server confirms the download and the SHA-256 of the received bytes matches the server's. " +
+    'Then removes the snapshot from the server, unless --keep-snapshot.';
   static override examples = [
     '<%= config.bin %> -server http://prombackupserver:8080 create',
     'PROMBACKUP_ENDPOINT=http://prombackupserver:8080 <%= config.bin %> create -format tgz -output /tmp/mybackup.tar.gz',
@@ -42,14 +28,11 @@ export default class Create extends ApiCommand<typeof Create> {
   ];
 
   static override flags = {
-    format: Flags.option({ options: ARCHIVE_FORMAT_NAMES, default: 'tar' as ArchiveFormat, summary: 'Archive format.' })(),
-    output: Flags.string({
-      summary: "Where to write the archive: a file, a folder (the server's file name goes in it), a device or named pipe, or '-' for standard output. Default: the server's file name in the current folder.",
-      helpValue: 'PATH',
-    }),
+    ...ARCHIVE_FLAGS,
     'skip-head': Flags.boolean({ summary: 'Leave out the in-memory head block (the most recent hours not yet in a block).' }),
-    level: Flags.integer({ summary: 'Compression level for tgz (1-9, default 1) or tzst (1-19, default 3).', min: 1, max: 19 }),
-    force: Flags.boolean({ summary: 'Replace an existing file at the output path.' }),
+    'keep-snapshot': Flags.boolean({
+      summary: 'Leave the snapshot on the server. By default it is removed once its download has ended, verified or not: snapshots keep compacted-away blocks on disk.',
+    }),
     'snapshot-timeout': Flags.string({
       summary: "How long to wait for the server to take the snapshot, as a Go duration; keep it above the server's -prometheus_timeout (10m by default).",
       default: DEFAULT_SNAPSHOT_TIMEOUT,
@@ -57,157 +40,69 @@ export default class Create extends ApiCommand<typeof Create> {
     }),
   };
 
-  // What is under way, for the one line an interrupting signal prints and for its cleanup.
-  private snapshotName?: string;
-  private target?: string;
-  private file?: AtomicFile;
-  private writer?: HashingFileWriter;
-  private committing?: Promise<void>;
-  private stopping?: Promise<never>;
-
   async run(): Promise<CreateResult> {
-    const { format, output, level, force } = this.flags;
-    const toStdout = output === '-';
-    if (toStdout && this.jsonEnabled()) this.error('--json cannot be combined with --output -: standard output carries the archive', { exit: 2 });
-    const levelProblem = level === undefined ? undefined : compressionLevelProblem(format, level);
-    // Checked here as well as by the server, so a bad level does not leave a snapshot behind.
-    if (levelProblem) this.error(`--${levelProblem}`, { exit: 2 });
     const snapshotTimeout = this.flags['snapshot-timeout'];
-    this.client = createClient(this.server, this.token, this.snapshotTimeoutMs(snapshotTimeout));
-    const kind = toStdout ? 'stdout' : await this.outputKind(output);
-    if (kind === 'file') await this.checkTarget(path.resolve(output!), force);
-
-    const stopWatching = exitOnInterrupt(
-      { cleanUp: (signal) => this.cleanUpAfter(signal, kind), lastResort: () => this.file?.discardNow() },
-      (stopping) => (this.stopping = stopping),
-    );
+    this.client = createClient(this.server, this.token, snapshotTimeoutMs(snapshotTimeout));
+    // Checked before the snapshot is taken, so that a bad flag does not leave one behind.
+    await this.checkArchiveFlags();
+    const stopWatching = this.watchInterrupts();
     try {
       const started = Date.now();
-      const name = await takeSnapshot(this.client, this.flags['skip-head'], format, snapshotTimeout);
-      this.snapshotName = name;
-      let target = toStdout ? '-' : path.resolve(output ?? '.');
-      if (kind === 'folder') {
-        target = path.join(target, archiveFileName(name, format));
-        await this.checkTarget(target, force);
+      const name = await this.takeSnapshot(snapshotTimeout);
+      let saved: SavedArchive;
+      try {
+        saved = await this.fetchArchive(name);
+      } catch (err) {
+        // The download's own failure is what the exit code reports; the snapshot goes either way.
+        if (!this.interrupted) await this.dropSnapshot(name);
+        throw err;
       }
-      this.target = target;
-
-      const params = { name, format, level };
-      const label = `${name}${archiveFileName('', format)}`;
-      if (kind === 'file' || kind === 'folder') {
-        for (const stale of await removeStalePartials(target, { anyArchive: kind === 'folder' })) this.logToStderr(`removed ${stale}, a partial download its CLI left behind`);
-        this.file = new AtomicFile(target);
-        await this.file.create();
-      }
-      const file = this.file;
-      // The writer is made before the request, so its worker thread starts up meanwhile.
-      if (kind !== 'stdout') this.writer = new HashingFileWriter(file?.tempPath ?? target, { sequential: !file, exclusive: false });
-      const { id, bytes, sha256 } = this.writer ? await receiveWith(this.client, params, this.writer, label) : await receiveToStdout(this.client, params, label);
-      verify(await waitForOutcome(this.client, id), sha256, id);
-      this.committing = file?.commit(force);
-      await this.committing;
-      const result: CreateResult = {
-        path: target,
-        bytes,
-        sha256,
-        snapshot_name: name,
-        download_id: id,
-        format,
-        seconds: (Date.now() - started) / 1000,
-      };
-      const line = `${toStdout ? 'archive' : target}: ${formatBytes(bytes)} from snapshot ${name}, SHA-256 ${sha256} verified with the server (download ${id})`;
-      if (toStdout) this.logToStderr(line);
-      else this.log(line);
-      return result;
+      const removal = await this.dropSnapshot(name);
+      this.report(saved, removal?.removed ? '; snapshot removed from the server' : '');
+      return { ...saved, snapshot_name: name, seconds: (Date.now() - started) / 1000, snapshot_removed: removal?.removed === true };
     } finally {
-      await this.file?.discard();
       stopWatching();
     }
   }
 
-  /** An interrupted run stands aside: the signal handler cleans up, reports and exits. */
-  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
-    if (this.stopping) return this.stopping;
-    return super.catch(err);
-  }
-
-  private snapshotTimeoutMs(value: string): number {
-    let ms: number;
+  /** Asks for the snapshot; on a terminal, a line says that this is what the wait is for. */
+  private async takeSnapshot(timeout: string): Promise<string> {
+    const tty = process.stderr.isTTY && !this.jsonEnabled();
+    const started = Date.now();
+    if (tty) process.stderr.write('taking a snapshot…');
     try {
-      ms = parseDuration(value);
+      const name = await takeSnapshot(this.client, this.flags['skip-head'], this.flags.format, timeout);
+      if (tty) process.stderr.write(`\r\x1b[Ksnapshot ${name} taken in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+      return name;
     } catch (err) {
-      this.error(`--snapshot-timeout: ${(err as Error).message}`, { exit: 2 });
+      if (tty) process.stderr.write('\n');
+      throw err;
     }
-    if (ms <= 0) this.error(`--snapshot-timeout must be positive, got ${JSON.stringify(value)}`, { exit: 2 });
-    if (ms > MAX_SNAPSHOT_TIMEOUT_MS) this.error(`--snapshot-timeout must be at most 24h, got ${JSON.stringify(value)}`, { exit: 2 });
-    return ms;
-  }
-
-  /** Undoes what an interrupting signal cut short; returns the line saying what that was. */
-  private async cleanUpAfter(signal: NodeJS.Signals, kind: 'stdout' | 'folder' | 'stream' | 'file'): Promise<string> {
-    const stopped = `stopped by ${signal}`;
-    const snapshot = `snapshot ${this.snapshotName}`;
-    if (!this.snapshotName) return `${stopped} while the server was taking a snapshot; nothing was written (the server may still finish the snapshot)`;
-    if (this.committing) {
-      // A rename cannot be taken back half way: let it end and say how it ended.
-      const outcome = await this.committing.then(() => undefined, (err: Error) => err);
-      return outcome ? `${stopped} while saving ${snapshot}: ${outcome.message}` : `${stopped} after ${snapshot} was verified and saved as ${this.target}`;
-    }
-    await this.writer?.abort();
-    await this.file?.discard();
-    if (kind === 'stdout') return `${stopped} while downloading ${snapshot} to standard output; what was written is incomplete`;
-    if (kind === 'stream') return `${stopped} while downloading ${snapshot} into ${this.target}; what was written is incomplete`;
-    return `${stopped} while downloading ${snapshot} to ${this.target}; the partial file is removed and nothing was saved`;
   }
 
   /**
-   * What --output names. A folder gets the server's file name inside it. A character device or
-   * a named pipe (/dev/null, a tape, a FIFO another program reads) is written into as it is:
-   * renaming a finished file onto it would replace the device or pipe itself.
+   * Removes the snapshot this run took, unless --keep-snapshot. One line on stderr when it stays
+   * (a server without DELETE /api/snapshot, such as the Go original, says so here); never fails the run.
    */
-  private async outputKind(output: string | undefined): Promise<'folder' | 'stream' | 'file'> {
-    if (output === undefined) return 'folder';
-    const stats = await fs.stat(output).catch(() => undefined);
-    if (!stats && output.endsWith('/')) this.error(`folder ${path.resolve(output)} does not exist`, { exit: 1 });
-    if (!stats || stats.isFile()) return 'file';
-    if (stats.isDirectory()) return 'folder';
-    if (stats.isCharacterDevice() || stats.isFIFO()) return 'stream';
-    const what = stats.isBlockDevice() ? 'a block device' : stats.isSocket() ? 'a socket' : 'not a file';
-    this.error(`${path.resolve(output)} is ${what}; write the archive to a file, a folder, a character device or a named pipe`, { exit: 2 });
+  private async dropSnapshot(name: string): Promise<Removal | undefined> {
+    if (this.flags['keep-snapshot']) return undefined;
+    const removal = await removeSnapshot(this.client, name, this.server, { busyWaitMs: REMOVE_BUSY_WAIT_MS });
+    // Straight to stderr: oclif silences logToStderr under --json, and this must be seen.
+    if (!removal.removed && !removal.gone) process.stderr.write(`prombackup: snapshot ${name} was left on the server: ${removal.reason}\n`);
+    return removal;
   }
 
-  private async checkTarget(target: string, force: boolean): Promise<void> {
-    if (!force && (await exists(target))) this.error(`${target} already exists; not overwriting it (use --force)`, { exit: 1 });
-    if (!(await exists(path.dirname(target)))) this.error(`folder ${path.dirname(target)} does not exist`, { exit: 1 });
-  }
-}
-
-async function takeSnapshot(client: PrombackupClient, skipHead: boolean, format: ArchiveFormat, timeout: string): Promise<string> {
-  let answer: { name?: unknown } | undefined;
-  try {
-    // The server answers 303 See Other with {"name": ...}; the client's request core returns that body.
-    answer = (await client.snapshots.createSnapshot({ skipHead, downloadFormat: format })) as unknown as typeof answer;
-  } catch (err) {
-    if (!isAnswerTimeout(err)) throw err;
-    throw new Error(`the server did not answer the snapshot request within ${timeout} (--snapshot-timeout); it may still take the snapshot, for prune to remove later`);
-  }
-  if (!isSnapshotName(answer?.name)) throw new Error(`the server's snapshot answer has no valid snapshot name: ${JSON.stringify(answer)}`);
-  return answer.name;
-}
-
-async function waitForOutcome(client: PrombackupClient, id: string): Promise<DownloadStatusDto> {
-  const deadline = Date.now() + STATUS_WAIT_MS;
-  for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
-    const status = await client.downloads.downloadStatus({ id });
-    if (status.finished || Date.now() > deadline) return status;
-    await new Promise((resolve) => setTimeout(resolve, delay));
-  }
-}
-
-function verify(status: DownloadStatusDto, sha256: string, id: string): void {
-  if (!status.finished) throw new Error(`the server still reports download ${id} as running after all bytes arrived; not trusting it`);
-  if (!status.finished.success) throw new Error(`the server reports download ${id} failed: ${status.finished.error_text ?? 'no reason given'}`);
-  if (status.finished.sha256_hex !== sha256) {
-    throw new Error(`checksum mismatch: received bytes hash to ${sha256}, the server sent ${status.finished.sha256_hex}`);
+  /**
+   * After an interruption: removes the snapshot as a finished run would, if the server has let
+   * go of it. The download's connection closes only when this process exits, so a server still
+   * streaming it refuses (409): then the line names the command that removes it.
+   */
+  protected override async afterInterrupt(): Promise<string> {
+    const name = this.snapshotName!;
+    if (this.flags['keep-snapshot']) return '';
+    const removal = await removeSnapshot(this.client, name, this.server);
+    if (removal.removed || removal.gone) return '; the snapshot is removed from the server';
+    if (removal.inUse) return `; the snapshot was left on the server, which was still sending it: \`prombackup delete ${name}\` removes it`;
+    return `; the snapshot was left on the server: ${removal.reason}`;
   }
 }

@@ -9,6 +9,7 @@ export default class Prune extends ApiCommand<typeof Prune> {
 
   static override flags = {
     'keep-within': Flags.string({
+      char: 'k',
       summary: 'Keep snapshots younger than this Go duration (90m, 12h, 1h30m).',
       default: DEFAULT_KEEP_WITHIN,
       helpValue: 'DURATION',

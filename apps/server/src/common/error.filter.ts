@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpSta
 import type { Request, Response } from 'express';
 import { PrometheusError, type PrometheusFailure } from '../prometheus/prometheus-admin.client';
 import { SnapshotDirError, SnapshotNotFoundError } from '../snapshots/snapshot-store';
+import { ERROR_MESSAGE_LOCAL } from './access-log.middleware';
 
 const PROMETHEUS_STATUS: Record<PrometheusFailure, number> = {
   unreachable: HttpStatus.SERVICE_UNAVAILABLE,
@@ -33,6 +34,8 @@ export class ErrorFilter implements ExceptionFilter {
         message = `no such path: ${req.path.length > 100 ? `${req.path.slice(0, 100)}…` : req.path}`;
       }
     }
+    // The access line carries the reason: a bare "POST /api/snapshot 502" tells an operator nothing.
+    res.locals[ERROR_MESSAGE_LOCAL] = message;
     if (res.headersSent) {
       // Mid-stream: the status line is gone; cutting the connection is the only honest signal.
       res.destroy();

@@ -1,9 +1,10 @@
-import { BadRequestException } from '@nestjs/common';
+import { BadRequestException, NotFoundException } from '@nestjs/common';
 import {
   ARCHIVE_FORMAT_NAMES,
   type ArchiveFormat,
   DEFAULT_ARCHIVE_FORMAT,
   isArchiveFormat,
+  isSnapshotName,
   parseBoolean,
   parseDuration,
 } from '@prombackup/contract';
@@ -30,6 +31,19 @@ export function singleParam(raw: unknown, name: string): string | undefined {
   if (Array.isArray(raw)) throw new BadRequestException(`parameter ${name} is given more than once`);
   if (typeof raw !== 'string') throw new BadRequestException(`parameter ${name} must be a plain value`);
   return raw === '' ? undefined : raw;
+}
+
+/**
+ * The snapshot a request names, by the download's rules (kept from the Go original): missing is
+ * 404 (which snapshot?), a name that is not a plain snapshot folder name is 400.
+ */
+export function snapshotNameParam(raw: unknown): string {
+  const name = singleParam(raw, 'name');
+  if (name === undefined) throw new NotFoundException('parameter name is missing: which snapshot?');
+  if (!isSnapshotName(name)) {
+    throw new BadRequestException(`parameter name must be a snapshot folder name like 20221109T202035Z-355a5b4970d5a906, not ${quote(name)}`);
+  }
+  return name;
 }
 
 export function booleanParam(raw: unknown, name: string, fallback: boolean): boolean {

@@ -1,4 +1,4 @@
-import type { Settings } from './settings';
+import type { LogFormat, LogLevel, Settings } from './settings';
 
 /** The parsed settings, injectable by class. Built once in main.ts (or by a test). */
 export class ServerConfig implements Settings {
@@ -14,6 +14,8 @@ export class ServerConfig implements Settings {
   readonly downloadIdleTimeoutMs!: number;
   readonly shutdownGraceMs!: number;
   readonly authToken!: string | undefined;
+  readonly logLevel!: LogLevel;
+  readonly logFormat!: LogFormat;
 
   constructor(settings: Settings) {
     Object.assign(this, settings);

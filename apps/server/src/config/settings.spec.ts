@@ -54,6 +54,8 @@ describe('parseCommandLine defaults', () => {
       downloadIdleTimeoutMs: 5 * 60_000,
       shutdownGraceMs: 25_000,
       authToken: undefined,
+      logLevel: 'info',
+      logFormat: 'text',
     } satisfies Settings);
   });
 
@@ -154,6 +156,8 @@ describe('parseCommandLine environment', () => {
     PROMBACKUP_SERVER_DOWNLOAD_IDLE_TIMEOUT: '45s',
     PROMBACKUP_SERVER_SHUTDOWN_GRACE: '2m',
     PROMBACKUP_SERVER_AUTH_TOKEN_FILE: TOKEN_FILE,
+    PROMBACKUP_SERVER_LOG_LEVEL: 'debug',
+    PROMBACKUP_SERVER_LOG_FORMAT: 'json',
   };
 
   it('reads every setting from its variable', () => {
@@ -170,6 +174,8 @@ describe('parseCommandLine environment', () => {
       downloadIdleTimeoutMs: 45_000,
       shutdownGraceMs: 120_000,
       authToken: TOKEN,
+      logLevel: 'debug',
+      logFormat: 'json',
     } satisfies Settings);
   });
 
@@ -191,6 +197,8 @@ describe('parseCommandLine environment', () => {
         '-download_idle_timeout=10s',
         '-shutdown_grace=0s',
         '-auth_token_file=',
+        '-log_level=warn',
+        '-log_format=text',
       ],
       env,
     );
@@ -207,6 +215,8 @@ describe('parseCommandLine environment', () => {
       downloadIdleTimeoutMs: 10_000,
       shutdownGraceMs: 0,
       authToken: undefined,
+      logLevel: 'warn',
+      logFormat: 'text',
     } satisfies Settings);
   });
 
@@ -274,6 +284,9 @@ describe('parseCommandLine bad values name the setting', () => {
     ['auth_token_file', SHORT_TOKEN_FILE, /at least 16 characters/],
     ['auth_token_file', NON_ASCII_TOKEN_FILE, /printable ASCII/],
     ['auth_token_file', CONTROL_TOKEN_FILE, /printable ASCII/],
+    ['log_level', 'verbose', /want one of debug, info, warn, error/],
+    ['log_level', 'INFO', /want one of debug, info, warn, error/],
+    ['log_format', 'xml', /want one of text, json/],
   ];
 
   it.each(cases)('-%s=%j is refused naming the flag', (flag, value, reason) => {

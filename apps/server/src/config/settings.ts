@@ -1,5 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { parseBoolean, parseDuration } from '@prombackup/contract';
+import {
+  oneOf,
+  parseBool,
+  parseHttpUrl,
+  parseListenAddress,
+  parseNonNegativeDuration,
+  parsePath,
+  parsePositiveDuration,
+  parsePositiveInt,
+  readTokenFile,
+} from './setting-parsers';
 
 /** The server's settings once parsed and checked. */
 export interface Settings {
@@ -16,9 +25,16 @@ export interface Settings {
   shutdownGraceMs: number;
   /** Bearer token every API request must carry; undefined when authentication is off. */
   authToken: string | undefined;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
 }
 
-type Kind = 'address' | 'url' | 'path' | 'file' | 'boolean' | 'duration' | 'positive-int';
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+type Kind = 'address' | 'url' | 'path' | 'file' | 'boolean' | 'duration' | 'positive-int' | 'log-level' | 'log-format';
 
 export interface SettingDefinition {
   /** Flag name without dashes, Go style. */
@@ -109,6 +125,20 @@ export const SETTINGS = [
     kind: 'file',
     description: 'File holding a bearer token every request must carry, except /metrics, /healthz, /readyz, /favicon.ico and /docs; empty: no authentication.',
   },
+  {
+    flag: 'log_level',
+    env: 'PROMBACKUP_SERVER_LOG_LEVEL',
+    default: 'info',
+    kind: 'log-level',
+    description: 'Least severe messages logged: debug, info, warn or error. debug adds probes, scrapes and the framework start-up.',
+  },
+  {
+    flag: 'log_format',
+    env: 'PROMBACKUP_SERVER_LOG_FORMAT',
+    default: 'text',
+    kind: 'log-format',
+    description: 'text (one line per message) or json (one object per line: time, level, message, fields).',
+  },
 ] as const satisfies readonly SettingDefinition[];
 
 type Flag = (typeof SETTINGS)[number]['flag'];
@@ -181,6 +211,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       downloadIdleTimeoutMs: get('download_idle_timeout', parsePositiveDuration),
       shutdownGraceMs: get('shutdown_grace', parseNonNegativeDuration),
       authToken: get('auth_token_file', readTokenFile),
+      logLevel: get('log_level', oneOf(LOG_LEVELS)),
+      logFormat: get('log_format', oneOf(LOG_FORMATS)),
     },
   };
 }
@@ -212,75 +244,16 @@ export function helpText(version: string): string {
 }
 
 function kindHint(kind: Kind): string {
-  return { address: 'HOST:PORT', url: 'URL', path: 'DIR', file: 'FILE', boolean: '', duration: 'DURATION', 'positive-int': 'N' }[kind];
-}
-
-function parseListenAddress(value: string): { host: string | undefined; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
-  if (!m) throw new Error('want host:port, e.g. ":8080" or "127.0.0.1:8080"');
-  const port = Number(m[3]);
-  if (port > 65535) throw new Error('port out of range');
-  const host = m[1] ?? m[2];
-  return { host: host === '' ? undefined : host, port };
-}
-
-function parseHttpUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new Error('not a URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('want an http or https URL');
-  return value.replace(/\/+$/, '');
-}
-
-function readTokenFile(value: string): string | undefined {
-  if (value === '') return undefined;
-  let token: string;
-  try {
-    token = readFileSync(value, 'utf8').trim();
-  } catch (err) {
-    throw new Error(`cannot read the token file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  if (token.length < 16) throw new Error('the token file must hold a token of at least 16 characters');
-  if (/\s/.test(token)) throw new Error('the token must not contain white space');
-  // Node hands header values over as latin1 and clients encode other characters each their own
-  // way (fetch refuses most), so a token outside printable ASCII would never match: refuse it now.
-  if (!/^[\x21-\x7e]+$/.test(token)) {
-    throw new Error('the token must be printable ASCII (letters, digits, punctuation), as HTTP headers carry; make one with `head -c 32 /dev/urandom | base64`');
-  }
-  return token;
-}
-
-function parsePath(value: string): string {
-  // An empty path would resolve against the working directory: treat it as missing.
-  if (value === '') throw new Error('must not be empty');
-  if (value.includes('\0')) throw new Error('contains a NUL byte');
-  return value;
-}
-
-function parseBool(value: string): boolean {
-  const b = parseBoolean(value);
-  if (b === undefined) throw new Error('want one of 1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False');
-  return b;
-}
-
-function parseNonNegativeDuration(value: string): number {
-  const ms = parseDuration(value);
-  if (ms < 0) throw new Error('must not be negative');
-  return ms;
-}
-
-function parsePositiveDuration(value: string): number {
-  const ms = parseDuration(value);
-  if (ms <= 0) throw new Error('must be greater than zero');
-  return ms;
-}
-
-function parsePositiveInt(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 10_000) {
-    throw new Error('want a whole number from 1 to 10000');
-  }
-  return Number(value);
+  const hints: Record<Kind, string> = {
+    address: 'HOST:PORT',
+    url: 'URL',
+    path: 'DIR',
+    file: 'FILE',
+    boolean: '',
+    duration: 'DURATION',
+    'positive-int': 'N',
+    'log-level': LOG_LEVELS.join('|'),
+    'log-format': LOG_FORMATS.join('|'),
+  };
+  return hints[kind];
 }

@@ -16,12 +16,12 @@ import {
   type ArchiveFormat,
   COMPRESSION_LEVELS,
   DOWNLOAD_ID_HEADER,
+  SNAPSHOT_BYTES_HEADER,
   compressionLevelProblem,
-  isSnapshotName,
 } from '@prombackup/contract';
 import type { Response } from 'express';
 import { ErrorDto } from '../common/error.dto';
-import { formatOrDefault, quote, singleParam } from '../common/params';
+import { formatOrDefault, quote, singleParam, snapshotNameParam } from '../common/params';
 import { DownloadRegistry } from './download-registry';
 import { DownloadsService } from './downloads.service';
 import { DownloadStatusDto } from './dto/download.dto';
@@ -58,6 +58,7 @@ export class DownloadsController {
     content: archiveContent,
     headers: {
       [DOWNLOAD_ID_HEADER]: { description: 'Id for GET /api/download_status', schema: { type: 'string' } },
+      [SNAPSHOT_BYTES_HEADER]: { description: "Bytes of the snapshot's files, for a progress total (tar: a little more, compressed: less)", schema: { type: 'integer' } },
       'Content-Disposition': { description: 'attachment; filename="<name>.tar|.tar.gz|.tar.zst"', schema: { type: 'string' } },
     },
   })
@@ -65,11 +66,7 @@ export class DownloadsController {
   @ApiNotFoundResponse({ description: 'No name given, or no such snapshot', type: ErrorDto })
   @ApiTooManyRequestsResponse({ description: 'Too many downloads at once; see Retry-After', type: ErrorDto })
   async download(@Query() query: Record<string, unknown>, @Res() res: Response): Promise<void> {
-    const name = singleParam(query.name, 'name');
-    if (name === undefined) throw new NotFoundException('parameter name is missing: which snapshot?');
-    if (!isSnapshotName(name)) {
-      throw new BadRequestException(`parameter name must be a snapshot folder name like 20221109T202035Z-355a5b4970d5a906, not ${quote(name)}`);
-    }
+    const name = snapshotNameParam(query.name);
     const format = formatOrDefault(query.format, 'format');
     const level = levelParam(query.level, format);
     await this.downloads.stream({ name, format, level }, res);

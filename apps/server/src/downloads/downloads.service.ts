@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import { HttpException, HttpStatus, Injectable, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
-import { ARCHIVE_FORMATS, type ArchiveFormat, DOWNLOAD_ID_HEADER, archiveFileName, formatDuration } from '@prombackup/contract';
+import { ARCHIVE_FORMATS, type ArchiveFormat, DOWNLOAD_ID_HEADER, SNAPSHOT_BYTES_HEADER, archiveFileName, formatDuration } from '@prombackup/contract';
 import type { Response } from 'express';
 import { ArchiveService } from '../archive/archive.service';
 import { ReadSlots } from '../archive/read-slots';
@@ -58,6 +58,8 @@ export class DownloadsService {
     const record = this.registry.start(folder.name, request.format);
     const stopTimer = this.metrics.downloadDuration.startTimer({ format: request.format });
     const bytesSent = this.metrics.downloadBytes.labels({ format: request.format });
+    // Metadata only, and a failure here only costs the client its progress total.
+    const snapshotBytes = await this.store.size(folder).catch(() => undefined);
     const slots = new ReadSlots();
     const sink = new DownloadSink(res, slots, (n) => bytesSent.inc(n));
 
@@ -66,6 +68,7 @@ export class DownloadsService {
     res.setHeader('Content-Disposition', `attachment; filename="${archiveFileName(folder.name, request.format)}"`);
     res.setHeader(DOWNLOAD_ID_HEADER, record.id);
     res.setHeader('Cache-Control', 'no-store');
+    if (snapshotBytes !== undefined) res.setHeader(SNAPSHOT_BYTES_HEADER, String(snapshotBytes));
     // The client learns the download id even if the archive fails before its first byte.
     res.flushHeaders();
 
@@ -99,6 +102,7 @@ export class DownloadsService {
     untrack();
     stopTimer();
     this.metrics.downloads.inc({ format: request.format, outcome: errorText === null ? 'success' : 'failure' });
+    if (errorText === null) this.metrics.lastDownloadSuccess.set(Date.now() / 1000);
     if (errorText) this.logger.warn(`download ${record.id} of ${folder.name} failed: ${errorText}`);
     else this.logger.log(`download ${record.id} of ${folder.name} (${request.format}) sent ${sink.bytes} bytes`);
   }

@@ -17,7 +17,7 @@ export class HealthController {
   }
 
   @Get('readyz')
-  @ApiOperation({ operationId: 'readyz', summary: 'snapshot_dir is usable and Prometheus answers' })
+  @ApiOperation({ operationId: 'readyz', summary: 'Ready to take backups: Prometheus answers with its admin API on, snapshot_dir can be read and written' })
   @ApiOkResponse({ type: HealthDto })
   @ApiServiceUnavailableResponse({ type: HealthDto })
   async ready(@Res({ passthrough: true }) res: Response): Promise<HealthDto> {

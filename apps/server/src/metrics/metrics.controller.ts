@@ -14,6 +14,6 @@ export class MetricsController {
   @ApiOkResponse({ description: 'Prometheus exposition format', schema: { type: 'string' } })
   @Header('Cache-Control', 'no-store')
   async metricsText(@Res() res: Response): Promise<void> {
-    res.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
+    res.type(this.metrics.registry.contentType).send(await this.metrics.scrape());
   }
 }

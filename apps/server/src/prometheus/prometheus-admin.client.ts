@@ -3,7 +3,9 @@ import { isSnapshotName } from '@prombackup/contract';
 import { ServerConfig } from '../config/server-config';
 import { type Exchange, type ExchangeError, exchange } from './http-exchange';
 
-export type PrometheusFailure = 'unreachable' | 'timeout' | 'admin_api_disabled' | 'refused' | 'bad_response';
+/** Why a snapshot request failed; also the outcome label of prombackup_snapshot_requests_total. */
+export const PROMETHEUS_FAILURES = ['unreachable', 'timeout', 'admin_api_disabled', 'refused', 'bad_response'] as const;
+export type PrometheusFailure = (typeof PROMETHEUS_FAILURES)[number];
 
 /** Why Prometheus could not give us a snapshot, in words an operator can act on. */
 export class PrometheusError extends Error {
@@ -85,16 +87,6 @@ export class PrometheusAdminClient {
       );
     }
     return name;
-  }
-
-  /** True when Prometheus answers its readiness endpoint. */
-  async ready(): Promise<boolean> {
-    try {
-      const response = await exchange(`${this.config.prometheusEndpoint}/-/ready`, 'GET', AbortSignal.timeout(5_000));
-      return response.status >= 200 && response.status <= 299;
-    } catch {
-      return false;
-    }
   }
 }
 

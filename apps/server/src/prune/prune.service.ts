@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { snapshotTime } from '@prombackup/contract';
+import { formatDuration, snapshotTime } from '@prombackup/contract';
 import { Clock } from '../common/clock';
 import { MetricsService } from '../metrics/metrics.service';
 import { SnapshotLocks } from '../snapshots/snapshot-locks';
@@ -43,7 +43,7 @@ export class PruneService {
         }
         if (!removedHere) continue;
         result.removed.push(folder.name);
-        this.metrics.snapshotsRemoved.inc();
+        this.metrics.snapshotsRemoved.inc({ reason: 'prune' });
       }
     } catch (err) {
       this.metrics.pruneRuns.inc({ trigger, outcome: 'failure' });
@@ -51,12 +51,12 @@ export class PruneService {
     }
     this.metrics.pruneRuns.inc({ trigger, outcome: 'success' });
     this.metrics.lastPruneSuccess.set(this.clock.now() / 1000);
-    if (result.removed.length > 0 || result.skipped_in_use.length > 0) {
-      this.logger.log(
-        `prune (${trigger}) removed ${result.removed.length} snapshot(s)` +
-          (result.skipped_in_use.length ? `, kept ${result.skipped_in_use.length} being streamed` : ''),
-      );
-    }
+    // Every run, also one that found nothing: the log then shows that pruning runs at all.
+    this.logger.log(
+      `prune (${trigger}, keeping ${formatDuration(keepWithinMs)}) removed ${result.removed.length} snapshot(s)` +
+        (result.removed.length ? `: ${result.removed.join(', ')}` : '') +
+        (result.skipped_in_use.length ? `; kept ${result.skipped_in_use.length} being streamed` : ''),
+    );
     return result;
   }
 }

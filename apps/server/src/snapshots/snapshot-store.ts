@@ -164,13 +164,13 @@ export class SnapshotStore {
     return undefined;
   }
 
-  /** Logs one line at start when snapshot_dir is missing or unreadable; requests fail with 503 until it is fixed. */
+  /**
+   * Says at start that snapshot_dir is still to come, which is normal. Real problems make the
+   * server unready, and readiness logs them (HealthService).
+   */
   async onApplicationBootstrap(): Promise<void> {
     const problem = await this.dirProblem();
-    if (!problem) return;
-    const logger = new Logger('SnapshotStore');
-    if (problem.normal) logger.log(`${problem.message}: ${this.root}`);
-    else logger.warn(`${problem.message}: ${this.root}; listing, downloads and pruning answer 503 until that is fixed`);
+    if (problem?.normal) new Logger('SnapshotStore').log(`${problem.message}: ${this.root}`);
   }
 
   /** Whether snapshot_dir exists and this process may read and write it. */

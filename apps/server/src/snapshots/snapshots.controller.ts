@@ -1,9 +1,11 @@
-import { Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBadGatewayResponse,
   ApiBadRequestResponse,
+  ApiConflictResponse,
   ApiConsumes,
   ApiGatewayTimeoutResponse,
+  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiQuery,
@@ -12,9 +14,9 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { booleanParam, formatParam, requestParams } from '../common/params';
+import { booleanParam, formatParam, requestParams, snapshotNameParam } from '../common/params';
 import { ErrorDto } from '../common/error.dto';
-import { SnapshotCreatedDto, SnapshotListDto } from './dto/snapshot.dto';
+import { SnapshotCreatedDto, SnapshotDeletedDto, SnapshotListDto } from './dto/snapshot.dto';
 import { SnapshotsService } from './snapshots.service';
 import { API_PATHS, ARCHIVE_FORMAT_NAMES } from '@prombackup/contract';
 
@@ -54,6 +56,24 @@ export class SnapshotsController {
     const name = await this.snapshots.create(skipHead, requester.signal);
     const query = new URLSearchParams({ name, ...(format ? { format } : {}) });
     res.location(`./download?${query}`);
+    return { name };
+  }
+
+  @Delete(API_PATHS.snapshot)
+  @ApiOperation({
+    operationId: 'deleteSnapshot',
+    summary: 'Remove one snapshot folder',
+    description: 'Refused with 409 while a download streams it. The name follows the same rules as for a download.',
+  })
+  @ApiQuery({ name: 'name', required: true, type: String, description: 'Snapshot folder name' })
+  @ApiOkResponse({ type: SnapshotDeletedDto })
+  @ApiBadRequestResponse({ description: 'The name is not a snapshot folder name', type: ErrorDto })
+  @ApiNotFoundResponse({ description: 'No name given, or no such snapshot', type: ErrorDto })
+  @ApiConflictResponse({ description: 'A download is streaming this snapshot', type: ErrorDto })
+  @ApiServiceUnavailableResponse({ description: 'snapshot_dir cannot be read or written', type: ErrorDto })
+  async remove(@Query('name') rawName: unknown): Promise<SnapshotDeletedDto> {
+    const name = snapshotNameParam(rawName);
+    await this.snapshots.remove(name);
     return { name };
   }
 

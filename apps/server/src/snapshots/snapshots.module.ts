@@ -2,13 +2,14 @@ import { Module } from '@nestjs/common';
 import { PrometheusModule } from '../prometheus/prometheus.module';
 import { SnapshotLocks } from './snapshot-locks';
 import { SnapshotStore } from './snapshot-store';
+import { SnapshotUsage } from './snapshot-usage';
 import { SnapshotsController } from './snapshots.controller';
 import { SnapshotsService } from './snapshots.service';
 
 @Module({
   imports: [PrometheusModule],
   controllers: [SnapshotsController],
-  providers: [SnapshotsService, SnapshotStore, SnapshotLocks],
-  exports: [SnapshotStore, SnapshotLocks, SnapshotsService],
+  providers: [SnapshotsService, SnapshotStore, SnapshotLocks, SnapshotUsage],
+  exports: [SnapshotStore, SnapshotLocks, SnapshotsService, SnapshotUsage],
 })
 export class SnapshotsModule {}

@@ -1,11 +1,18 @@
 import { ARCHIVE_FORMAT_NAMES, ARCHIVE_FORMATS, DEFAULT_KEEP_WITHIN, API_PATHS } from '@prombackup/contract';
 import type { DownloadRecord } from '../downloads/download-registry';
 import type { SnapshotInfoDto } from '../snapshots/dto/snapshot.dto';
+import type { SnapshotUsageReport } from '../snapshots/snapshot-usage';
+import { type ServerState, esc, renderDownloads, renderSnapshots, renderState } from './page-sections';
 
 export interface PageModel {
   version: string;
   snapshots: SnapshotInfoDto[];
+  /** Sizes that count hard-linked files once; undefined when the disk could not be walked. */
+  usage: SnapshotUsageReport | undefined;
   downloads: DownloadRecord[];
+  state: ServerState;
+  /** For the running time of downloads still streaming. */
+  now: number;
   notice?: string;
   /** An error to show instead of (or beside) the notice, e.g. a bad keep_within. */
   error?: string;
@@ -23,38 +30,8 @@ export function renderPage(model: PageModel): string {
   const formatOptions = ARCHIVE_FORMAT_NAMES.map(
     (f, i) => `<option value="${f}"${i === 0 ? ' selected' : ''}>${f} (${ARCHIVE_FORMATS[f].extension})</option>`,
   ).join('');
-  // Newest first, like the downloads below.
-  const snapshotRows = [...model.snapshots].sort((a, b) => compareDesc(a.created_at ?? '', b.created_at ?? '') || compareDesc(a.name, b.name));
-  const snapshots = snapshotRows.length
-    ? `<div class="scroll"><table><thead><tr><th>Snapshot</th><th>Taken (UTC)</th><th class="num">Size</th><th>Download as</th></tr></thead><tbody>${snapshotRows
-        .map(
-          (s) =>
-            `<tr><td><code>${esc(s.name)}</code></td><td>${formatTime(s.created_at)}</td><td class="num">${formatBytes(s.size_bytes)}</td><td class="links">${
-              s.in_use
-                ? '<span class="muted">streaming…</span>'
-                : ARCHIVE_FORMAT_NAMES.map(
-                    (f) => `<a href=".${API_PATHS.download}?name=${encodeURIComponent(s.name)}&amp;format=${f}">${f}</a>`,
-                  ).join(' ')
-            }</td></tr>`,
-        )
-        .join('')}</tbody></table></div>`
-    : '<p class="muted">No snapshots on disk.</p>';
-  const downloads = model.downloads.length
-    ? `<div class="scroll"><table><thead><tr><th>Download (status)</th><th>Snapshot</th><th>Format</th><th class="num">Sent</th><th>Outcome</th></tr></thead><tbody>${model.downloads
-        .map(
-          (d) =>
-            `<tr><td><a href=".${API_PATHS.downloadStatus}?id=${encodeURIComponent(d.id)}"><code>${esc(d.id)}</code></a></td><td><code>${esc(
-              d.snapshotName,
-            )}</code></td><td>${d.format}</td><td class="num">${formatBytes(d.bytes)}</td><td>${
-              d.outcome === null
-                ? '<span class="muted">streaming…</span>'
-                : d.outcome.success
-                  ? '<span class="ok">ok</span>'
-                  : `<span class="bad">failed: ${esc(d.outcome.error_text ?? '')}</span>`
-            }</td></tr>`,
-        )
-        .join('')}</tbody></table></div>`
-    : '<p class="muted">No downloads in the last 15 minutes.</p>';
+  const snapshots = renderSnapshots(model.snapshots, model.usage);
+  const downloads = renderDownloads(model.downloads, model.now);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -64,7 +41,7 @@ export function renderPage(model: PageModel): string {
 <link rel="icon" href="data:image/svg+xml,${encodeURIComponent(FAVICON_SVG)}">
 <style>
 *,::before,::after{box-sizing:border-box}
-body{font-family:system-ui,sans-serif;line-height:1.4;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#1d2330;background:#fafbfc}
+body{font-family:system-ui,sans-serif;line-height:1.4;max-width:76rem;margin:2rem auto;padding:0 1rem;color:#1d2330;background:#fafbfc}
 h1{font-size:1.5rem;margin:0 0 .2rem}h2{font-size:1.1rem;margin:2rem 0 .7rem;border-bottom:1px solid #dde1e6;padding-bottom:.3rem}
 p{margin:.4rem 0}
 form{display:flex;gap:.6rem 1.2rem;align-items:center;flex-wrap:wrap;background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:.8rem 1rem}
@@ -86,12 +63,26 @@ a{color:#1f5fbf}
 .notice{background:#eef6ee;border:1px solid #b7dcb9;padding:.6rem 1rem;border-radius:6px}
 .notice.error{background:#fdf0ef;border-color:#f1b8b2;color:#8a1c12}
 footer{margin-top:2rem;font-size:.8rem;color:#6b7380}
+code.hash{display:inline-block;max-width:10rem;font-size:.75rem;word-break:break-all;white-space:normal;color:#4a5260}
+.state{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:.5rem 1.5rem;margin:0;background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:.7rem 1rem}
+.state dt{font-size:.8rem;color:#6b7380}.state dd{margin:0;overflow-wrap:anywhere}
+@media (max-width:48rem){
+body{margin:1rem auto}
+.scroll{overflow-x:visible;border:0;background:none}
+table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}
+table.cards thead{display:none}
+table.cards tr{background:#fff;border:1px solid #dde1e6;border-radius:6px;margin-bottom:.6rem;padding:.3rem 0}
+table.cards td{border:0;padding:.15rem .8rem;white-space:normal;overflow-wrap:anywhere;text-align:left}
+table.cards td::before{content:attr(data-label);display:block;font-size:.75rem;color:#6b7380}
+}
 </style>
 </head>
 <body>
 <h1>prombackup</h1>
 <p class="muted">Snapshots of this Prometheus' TSDB, streamed as one archive.</p>
 ${model.error ? `<p class="notice error" role="alert">${esc(model.error)}</p>` : ''}${model.notice ? `<p class="notice" role="status">${esc(model.notice)}</p>` : ''}
+<h2>State</h2>
+${renderState(model.state)}
 <h2>Take a snapshot and download it</h2>
 <form method="post" action=".${API_PATHS.snapshot}">
 <label>Format <select name="download_format">${formatOptions}</select></label>
@@ -113,29 +104,4 @@ ${downloads}
 </body>
 </html>
 `;
-}
-
-function compareDesc(a: string, b: string): number {
-  return a < b ? 1 : a > b ? -1 : 0;
-}
-
-function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** 2022-11-09T20:20:35.000Z → 2022-11-09 20:20:35, in a <time> element. */
-function formatTime(iso: string | null): string {
-  if (!iso) return '<span class="muted">?</span>';
-  return `<time datetime="${esc(iso)}">${esc(iso.replace('T', ' ').replace(/(\.\d+)?Z$/, ''))}</time>`;
-}
-
-function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let value = n;
-  while (value >= 1024 && i < units.length - 1) {
-    value /= 1024;
-    i++;
-  }
-  return `${i === 0 ? value : value.toFixed(1)} ${units[i]}`;
 }

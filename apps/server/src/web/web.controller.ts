@@ -3,9 +3,13 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { DEFAULT_KEEP_WITHIN } from '@prombackup/contract';
 import type { Request, Response } from 'express';
 import { durationParam, requestParams } from '../common/params';
+import { ServerConfig } from '../config/server-config';
 import { VERSION } from '../config/version';
 import { DownloadRegistry } from '../downloads/download-registry';
+import { HealthService } from '../health/health.service';
+import { PrometheusStatus } from '../prometheus/prometheus-status';
 import { PruneService } from '../prune/prune.service';
+import { SnapshotUsage } from '../snapshots/snapshot-usage';
 import { SnapshotsService } from '../snapshots/snapshots.service';
 import { FAVICON_SVG, type PageModel, renderPage } from './page';
 
@@ -22,6 +26,10 @@ export class WebController {
     private readonly snapshots: SnapshotsService,
     private readonly downloads: DownloadRegistry,
     private readonly pruneService: PruneService,
+    private readonly usage: SnapshotUsage,
+    private readonly health: HealthService,
+    private readonly prometheus: PrometheusStatus,
+    private readonly config: ServerConfig,
   ) {}
 
   @Get()
@@ -71,10 +79,25 @@ export class WebController {
   }
 
   private async render(extra: Pick<PageModel, 'notice' | 'error' | 'keepWithin'> = {}): Promise<string> {
+    const [snapshots, usage, readiness, prometheus] = await Promise.all([
+      this.snapshots.list(),
+      // The page still shows the rest when snapshot_dir cannot be walked (readiness says why).
+      this.usage.report({ fresh: true }).catch(() => undefined),
+      this.health.readiness(),
+      this.prometheus.check(),
+    ]);
+    const { autoprune, autopruneIntervalMs, autopruneKeepWithinMs } = this.config;
     return renderPage({
       version: VERSION,
-      snapshots: await this.snapshots.list(),
+      snapshots,
+      usage,
       downloads: this.downloads.recent(RECENT_DOWNLOADS),
+      state: {
+        checks: readiness.checks,
+        adminApi: prometheus.adminApi,
+        autoprune: autoprune ? { intervalMs: autopruneIntervalMs, keepWithinMs: autopruneKeepWithinMs } : undefined,
+      },
+      now: Date.now(),
       ...extra,
     });
   }

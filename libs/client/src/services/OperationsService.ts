@@ -30,7 +30,7 @@ export class OperationsService {
         });
     }
     /**
-     * snapshot_dir is usable and Prometheus answers
+     * Ready to take backups: Prometheus answers with its admin API on, snapshot_dir can be read and written
      * @returns HealthDto
      * @throws ApiError
      */

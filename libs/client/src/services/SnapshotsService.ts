@@ -3,6 +3,7 @@
 /* tslint:disable */
 /* eslint-disable */
 import type { PruneResultDto } from '../models/PruneResultDto';
+import type { SnapshotDeletedDto } from '../models/SnapshotDeletedDto';
 import type { SnapshotListDto } from '../models/SnapshotListDto';
 import type { CancelablePromise } from '../core/CancelablePromise';
 import type { BaseHttpRequest } from '../core/BaseHttpRequest';
@@ -30,6 +31,34 @@ export class SnapshotsService {
             },
             errors: {
                 400: `keep_within is not a duration, or negative`,
+            },
+        });
+    }
+    /**
+     * Remove one snapshot folder
+     * Refused with 409 while a download streams it. The name follows the same rules as for a download.
+     * @returns SnapshotDeletedDto
+     * @throws ApiError
+     */
+    public deleteSnapshot({
+        name,
+    }: {
+        /**
+         * Snapshot folder name
+         */
+        name: string,
+    }): CancelablePromise<SnapshotDeletedDto> {
+        return this.httpRequest.request({
+            method: 'DELETE',
+            url: '/api/snapshot',
+            query: {
+                'name': name,
+            },
+            errors: {
+                400: `The name is not a snapshot folder name`,
+                404: `No name given, or no such snapshot`,
+                409: `A download is streaming this snapshot`,
+                503: `snapshot_dir cannot be read or written`,
             },
         });
     }

@@ -23,6 +23,11 @@ export class SnapshotCreatedDto {
   name!: string;
 }
 
+export class SnapshotDeletedDto {
+  @ApiProperty({ example: '20221109T202035Z-355a5b4970d5a906', description: 'Name of the snapshot folder that was removed' })
+  name!: string;
+}
+
 export class SnapshotInfoDto {
   @ApiProperty({ example: '20221109T202035Z-355a5b4970d5a906' })
   name!: string;
