@@ -11,7 +11,7 @@ export const COMPRESSION_NICE = 10;
  * Starts libuv's thread pool (gzip members compress there, beside file reads) and lowers the
  * priority of its threads to COMPRESSION_NICE. Call it before anything else uses the pool: the
  * pool's threads are told apart as the ones that appear when it starts. Linux only (a thread's
- * nice value is per thread there); returns how many threads it lowered.
+ * nice value is per thread there); returns how many threads it lowered, best effort.
  */
 export function lowerThreadPoolPriority(): number {
   if (process.platform !== 'linux') return 0;
@@ -19,6 +19,15 @@ export function lowerThreadPoolPriority(): number {
   // libuv starts every pool thread, and waits until they run, on the first request.
   fs.access('/', () => undefined);
   const started = fs.readdirSync('/proc/self/task').filter((thread) => !before.has(thread));
-  for (const thread of started) os.setPriority(Number(thread), COMPRESSION_NICE);
-  return started.length;
+  let lowered = 0;
+  for (const thread of started) {
+    try {
+      os.setPriority(Number(thread), COMPRESSION_NICE);
+      lowered++;
+    } catch {
+      // A /proc from another pid namespace names threads this process cannot address (ESRCH),
+      // and some sandboxes forbid it (EPERM): a lower priority is a nicety, never a reason not to start.
+    }
+  }
+  return lowered;
 }
