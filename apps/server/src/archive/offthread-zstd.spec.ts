@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { decompress } from 'zstd-napi';
 import { COMPRESSION_NICE } from '../common/thread-priority';
@@ -36,6 +39,32 @@ async function compressAll(zstd: OffThreadZstd, input: Buffer, out: Buffer): Pro
 }
 
 describe('OffThreadZstd', () => {
+  it('closes while a long call runs without taking the process down', async () => {
+    // In a process of its own, from the build: a thread stopped mid-call used to abort the
+    // whole process (SIGABRT from the binding's C++ exception), which would end the test run.
+    const built = path.resolve(import.meta.dirname, '../../dist/archive');
+    const script = `
+      const { OffThreadZstd } = require(${JSON.stringify(path.join(built, 'offthread-zstd.js'))});
+      const { zstdParameters } = require(${JSON.stringify(path.join(built, 'zstd-settings.js'))});
+      // The thread is unref()ed, as in the server, where the HTTP server keeps the process up.
+      const alive = setInterval(() => undefined, 1000);
+      (async () => {
+        for (let round = 0; round < 5; round++) {
+          const zstd = new OffThreadZstd(zstdParameters(19));
+          const input = Buffer.alloc(8 * 1024 * 1024);
+          for (let i = 0; i < input.length; i++) input[i] = (i * 2654435761) >>> 24 & 0x3f;
+          const call = zstd.compressStream2(Buffer.alloc(16 * 1024 * 1024), input, true).catch(() => 'dropped');
+          await new Promise((resolve) => setTimeout(resolve, 20 + round * 30));
+          await zstd.close();
+          await call;
+        }
+        console.log('closed five times');
+        clearInterval(alive);
+      })();`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { timeout: 50_000 });
+    expect(stdout.trim()).toBe('closed five times');
+  }, 60_000);
+
   it('compresses in place in shared memory, and through copies from ordinary buffers', async () => {
     const data = words(3 * MiB);
     const shared = Buffer.from(new SharedArrayBuffer(4 * MiB));

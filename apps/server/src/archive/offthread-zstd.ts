@@ -23,7 +23,11 @@ try {
 } catch (err) {
   failure = err;
 }
-parentPort.on('message', ([out, input, end]) => {
+parentPort.on('message', (message) => {
+  // Leaving by itself, between calls: a thread terminated from outside while zstd runs would
+  // abort the whole process (the binding's C++ exception finds no JavaScript to throw into).
+  if (message === 'close') process.exit(0);
+  const [out, input, end] = message;
   try {
     if (failure) throw failure;
     const [left, produced, consumed] = cctx.compressStream2(out, input, end ? binding.EndDirective.end : binding.EndDirective.continue);
@@ -61,6 +65,7 @@ export class OffThreadZstd {
   private readonly worker: Worker;
   private waiting?: { resolve: (reply: Reply) => void; reject: (err: Error) => void };
   private failure?: Error;
+  private exited = false;
 
   constructor(parameters: ZstdParameters) {
     // The thread only steers zstd; a small heap keeps the isolate's memory small.
@@ -72,7 +77,10 @@ export class OffThreadZstd {
     this.worker.unref();
     this.worker.on('message', (reply: Reply) => this.settle(reply.error === undefined ? undefined : new Error(reply.error), reply));
     this.worker.on('error', (err) => this.settle(err));
-    this.worker.on('exit', () => this.settle(new Error('the zstd compression thread stopped')));
+    this.worker.on('exit', () => {
+      this.exited = true;
+      this.settle(new Error('the zstd compression thread stopped'));
+    });
   }
 
   /**
@@ -94,10 +102,16 @@ export class OffThreadZstd {
     return [reply.left, reply.produced, reply.consumed];
   }
 
-  /** Stops the thread, freeing zstd's memory; a call still running fails. */
+  /**
+   * Stops the thread, freeing zstd's memory, once a call still running has returned (its
+   * result is dropped). Never terminate(): see the worker's 'close' message.
+   */
   async close(): Promise<void> {
     this.failure ??= new Error('the zstd compressor was closed');
-    await this.worker.terminate();
+    if (this.exited) return;
+    const exited = new Promise((resolve) => this.worker.once('exit', resolve));
+    this.worker.postMessage('close');
+    await exited;
   }
 
   private settle(err: Error | undefined, reply?: Reply): void {
