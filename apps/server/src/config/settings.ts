@@ -46,7 +46,7 @@ export interface SettingDefinition {
   description: string;
 }
 
-/** Every setting, once: the parser, -help, the README table and the deployment tests read this list. */
+/** Every setting, once: the parser, -help, the settings table in docs/configuration.md and the deployment tests read this list. */
 export const SETTINGS = [
   {
     flag: 'listen_address',
