@@ -2,6 +2,7 @@
 // both commands on PATH, and they take a verified backup from a real Prometheus. The install
 // prefix and working folder are outside the checkout, so nothing resolves from its node_modules.
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,8 +32,12 @@ afterAll(async () => {
 });
 
 describe('npm pack', () => {
-  it('packs what runs, the license and the README, and no sources, tests or build files', () => {
+  it('packs what runs, the license, the README and the docs it links to, and no sources, tests or build files', () => {
     expect(packed).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'apps/server/bin/prombackup-server.js', 'apps/cli/bin/run.js']));
+    // The README's reference links lead into docs/: an installed package keeps them working.
+    const linked = [...readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8').matchAll(/\]\((docs\/[^)#]+)/g)].map((m) => m[1]);
+    expect(linked.length).toBeGreaterThan(0);
+    expect(packed).toEqual(expect.arrayContaining(linked));
     expect(packed.some((f) => f.startsWith('node_modules/@prombackup/contract/dist/'))).toBe(true);
     expect(packed.some((f) => f.startsWith('node_modules/@prombackup/client/dist/'))).toBe(true);
     const unwanted = packed.filter((f) => /(^|\/)(src|test|scripts|docker|\.ci)\/|\.ts$|\.map$|tsbuildinfo|^\.node\//.test(f));
@@ -70,9 +75,12 @@ describe('npm install -g of the tarball', () => {
       }
       const out = path.join(work, 'backups');
       await fs.mkdir(out);
-      execFileSync(bin('prombackup'), ['create', '-server', `http://127.0.0.1:${port}`, '-format', 'tzst', '-output', `${out}/`], { cwd: work, stdio: 'pipe' });
-      const [file] = await fs.readdir(out);
+      // --keep-snapshot: the archive is compared with the snapshot folder below.
+      const args = ['create', '-server', `http://127.0.0.1:${port}`, '-format', 'tzst', '-output', `${out}/`, '--keep-snapshot'];
+      execFileSync(bin('prombackup'), args, { cwd: work, stdio: 'pipe' });
+      const [file, checksum] = (await fs.readdir(out)).sort();
       expect(file).toMatch(/\.tar\.zst$/);
+      expect(checksum).toBe(`${file}.sha256`);
       const name = file.replace(/\.tar\.zst$/, '');
       const entries = await readArchive(await fs.readFile(path.join(out, file)), 'tzst');
       const expected = await describeFolder(path.join(prom.snapshotDir, name));
