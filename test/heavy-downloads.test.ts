@@ -10,6 +10,7 @@ import { COMPRESSION_LEVELS, DOWNLOAD_ID_HEADER } from '@prombackup/contract';
 import { describeFolder, sha256 } from './support/archive';
 import { COMPRESSION_NICE } from '../apps/server/src/common/thread-priority';
 import { type ServerProcess, startServer } from './support/processes';
+import { statusOf } from './support/downloads';
 
 const MiB = 1024 * 1024;
 const NAME = '20240101T000000Z-0123456789abcdef';
@@ -92,8 +93,9 @@ async function download(format: 'tgz' | 'tzst', level: number, file: string) {
   expect(res.status).toBe(200);
   const body = Buffer.from(await res.arrayBuffer());
   await fs.writeFile(file, body);
-  const status = await fetch(`${server.url}/api/download_status?id=${res.headers.get(DOWNLOAD_ID_HEADER)}`);
-  return { body, status: (await status.json()) as { finished: { success: boolean; sha256_hex: string } | null } };
+  // The outcome is recorded once the last byte's hash is done, which may come a moment after it.
+  const finished = await statusOf(server, res.headers.get(DOWNLOAD_ID_HEADER)!);
+  return { body, status: { finished } };
 }
 
 /** Unpacks an archive with the system's tools and describes what came out. */

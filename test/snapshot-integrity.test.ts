@@ -64,7 +64,8 @@ describe('the archive is the snapshot, exactly, or the download fails', () => {
   }
 
   async function failedDownload(name: string, change?: () => Promise<void>, format = 'tar') {
-    const received = await get(`${server.url}/api/download?name=${name}&format=${format}`, change);
+    // Past EARLY's few kilobytes: the server is inside BLOCK's 48 MiB chunk file when `change` runs.
+    const received = await get(`${server.url}/api/download?name=${name}&format=${format}`, change, 30_000, 2 * 1024 * 1024);
     expect(received.status).toBe(200);
     const finished = await statusOf(server, received.id);
     expect(finished.success, finished.error_text ?? '').toBe(false);

@@ -34,10 +34,11 @@ export async function tempDir(prefix: string): Promise<string> {
 }
 
 /**
- * GET a download. With `midStream`, pauses after the first bytes (a slow reader: the server is
- * stuck mid-file), runs it, then reads the rest. Fails instead of hanging after `timeoutMs`.
+ * GET a download. With `midStream`, pauses after the first bytes, or after `pauseAfterBytes` (a
+ * slow reader: the server is stuck mid-file), runs it, then reads the rest. Fails instead of
+ * hanging after `timeoutMs`.
  */
-export function get(url: string, midStream?: () => Promise<void>, timeoutMs = 30_000): Promise<Received> {
+export function get(url: string, midStream?: () => Promise<void>, timeoutMs = 30_000, pauseAfterBytes = 0): Promise<Received> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let settled = false;
@@ -59,9 +60,11 @@ export function get(url: string, midStream?: () => Promise<void>, timeoutMs = 30
     };
     const req = http.get(url, (res) => {
       let acted = !midStream;
+      let received = 0;
       res.on('data', (chunk: Buffer) => {
         chunks.push(chunk);
-        if (acted) return;
+        received += chunk.length;
+        if (acted || received < pauseAfterBytes) return;
         acted = true;
         res.pause();
         setTimeout(() => {
