@@ -81,7 +81,7 @@ describe('OffThreadZstd', () => {
   });
 
   it('keeps the event loop free while zstd works on a frame at level 19', async () => {
-    const data = words(4 * MiB);
+    const data = words(8 * MiB);
     const zstd = new OffThreadZstd(zstdParameters(19));
     let longestGap = 0;
     let last = performance.now();
@@ -93,13 +93,14 @@ describe('OffThreadZstd', () => {
     try {
       // One call for the whole frame: synchronous, it would hold the thread until zstd was done.
       const started = performance.now();
-      const out = Buffer.alloc(2 * MiB);
+      const out = Buffer.alloc(4 * MiB);
       const [left, produced, consumed] = await zstd.compressStream2(out, data, true);
       const took = performance.now() - started;
       expect([left, consumed]).toEqual([0, data.length]);
       expect(decompress(out.subarray(0, produced)).equals(data)).toBe(true);
-      // Relative to the call's length, so that a busy machine delaying timers does not fail it.
-      expect(took).toBeGreaterThan(1_000);
+      // Relative to the call's length, so that a busy machine delaying timers does not fail it;
+      // the call only has to be long enough against the 10 ms ticks for that to mean something.
+      expect(took).toBeGreaterThan(200);
       expect(longestGap).toBeLessThan(took / 4);
     } finally {
       clearInterval(ticker);
