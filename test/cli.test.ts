@@ -156,6 +156,19 @@ describe('create', () => {
     expect(await fs.readdir(work)).toEqual(['pipe']);
   });
 
+  it('fails within its bound, naming the cause, when no program reads the named pipe', async () => {
+    const fifo = path.join(work, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    // A reader that came and went before the CLI opened the pipe: the open would wait forever.
+    await (await fs.open(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)).close();
+    const started = Date.now();
+    const run = await runCli(['create', '--output', fifo], { env: env() });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr.toString().replace(/\s+/g, ' ')).toMatch(/cannot write .*pipe: no program opened it for reading within 10 s/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect((await fs.stat(fifo)).isFIFO()).toBe(true);
+  }, 40_000);
+
   it('fails a damaged download into a named pipe, and leaves the pipe a pipe', async () => {
     proxy.fault = 'flip-byte';
     const fifo = path.join(work, 'pipe');

@@ -141,6 +141,45 @@ describe('HashingFileWriter', () => {
       expect(writer.sha256).toBeUndefined();
     });
 
+    it('fails within its bound when the pipe\'s reader left before the writer opened it', async () => {
+      const fifo = await mkfifo('pipe');
+      await (await fs.open(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)).close();
+      const writer = new HashingFileWriter(fifo, { sequential: true, slotBytes: MiB, slots: 2, readerWaitMs: 300 });
+      const started = Date.now();
+      await expect(pipeline(chunked(randomBytes(5 * MiB), [MiB]), writer)).rejects.toThrow(/cannot write .*pipe: no program opened it for reading within 0.3 s/);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(writer.sha256).toBeUndefined();
+      expect((await fs.stat(fifo)).isFIFO()).toBe(true);
+    });
+
+    it('fails a short write the same way, once its reader wait is over', async () => {
+      const fifo = await mkfifo('pipe');
+      const writer = new HashingFileWriter(fifo, { sequential: true, slotBytes: MiB, slots: 2, readerWaitMs: 300 });
+      await expect(pipeline(Readable.from([Buffer.from('x')]), writer)).rejects.toThrow(/no program opened it for reading/);
+    });
+
+    it('writes for a reader that comes late but within the bound', async () => {
+      const fifo = await mkfifo('pipe');
+      const data = randomBytes(3 * MiB + 5);
+      const writer = new HashingFileWriter(fifo, { sequential: true, slotBytes: 64 * 1024, slots: 4, readerWaitMs: 20_000 });
+      const written = pipeline(chunked(data, [65_536]), writer);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const read = promisify(execFile)('cat', [fifo], { encoding: 'buffer', maxBuffer: 16 * MiB }).then((r) => r.stdout);
+      await written;
+      expect((await read).equals(data)).toBe(true);
+      expect(writer.sha256).toBe(sha(data));
+    });
+
+    it('gives up at once when aborted while waiting for a reader', async () => {
+      const fifo = await mkfifo('pipe');
+      const writer = new HashingFileWriter(fifo, { sequential: true, readerWaitMs: 60_000 });
+      writer.on('error', () => {});
+      writer.write(Buffer.alloc(10));
+      const started = Date.now();
+      await writer.abort();
+      expect(Date.now() - started).toBeLessThan(5000);
+    });
+
     it('never creates what is not there', async () => {
       const missing = path.join(dir, 'missing');
       const writer = new HashingFileWriter(missing, { sequential: true });

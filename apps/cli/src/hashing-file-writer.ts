@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 
@@ -40,6 +41,7 @@ try {
       fd = directFd;
     } catch {}
   }
+  parentPort.postMessage(['opened']);
 } catch (err) {
   failed = true;
   parentPort.postMessage(['error', 'cannot ' + (sequential ? 'open ' : 'create ') + path + ': ' + err.message]);
@@ -120,7 +122,10 @@ parentPort.on('message', (message) => {
 });
 `;
 
-type FromWorker = ['free', number] | ['error', string] | ['done', string] | ['closed'];
+type FromWorker = ['opened'] | ['free', number] | ['error', string] | ['done', string] | ['closed'];
+
+/** How long a named pipe may go without a reader before writing into it fails. */
+export const PIPE_READER_WAIT_MS = 10_000;
 
 // Node gives out page-aligned shared memory only as WebAssembly memory; Buffers and plain
 // SharedArrayBuffers sit 16 bytes past a page boundary, which O_DIRECT refuses.
@@ -138,6 +143,8 @@ export interface HashingFileWriterOptions {
   sequential?: boolean;
   slotBytes?: number;
   slots?: number;
+  /** Sequential only: how long to wait for a named pipe's reader (default PIPE_READER_WAIT_MS). */
+  readerWaitMs?: number;
 }
 
 /**
@@ -167,6 +174,10 @@ export class HashingFileWriter extends Writable {
   private finishing?: Promise<void>;
   private finished?: () => void;
   private exited = false;
+  private opened = false;
+  private readerTimer?: NodeJS.Timeout;
+  /** A read end this side holds open to release the worker's open of a pipe nobody reads. */
+  private releaseFd?: number;
 
   constructor(
     readonly path: string,
@@ -186,6 +197,13 @@ export class HashingFileWriter extends Writable {
     this.worker.on('message', (message: FromWorker) => this.onMessage(message));
     this.worker.on('error', (err) => this.fail(new Error(`the file writer thread failed: ${err.message}`)));
     this.worker.on('exit', () => this.onExit());
+    if (options.sequential) {
+      const waitMs = options.readerWaitMs ?? PIPE_READER_WAIT_MS;
+      this.readerTimer = setTimeout(() => {
+        this.fail(new Error(`cannot write ${path}: no program opened it for reading within ${waitMs / 1000} s`));
+        this.releaseOpen();
+      }, waitMs);
+    }
   }
 
   /**
@@ -259,11 +277,35 @@ export class HashingFileWriter extends Writable {
     this.fill = 0;
   }
 
+  /**
+   * The worker's open of a named pipe waits for a reader and cannot be interrupted; opening the
+   * read end here lets it return. This side closes that end once the worker has opened the pipe,
+   * so the worker's writes then fail with EPIPE instead of waiting.
+   */
+  private releaseOpen(): void {
+    if (this.opened || this.exited || this.releaseFd !== undefined) return;
+    try {
+      if (fs.statSync(this.path).isFIFO()) this.releaseFd = fs.openSync(this.path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    } catch {
+      // Gone or not a pipe: the worker's open does not wait for it.
+    }
+  }
+
+  private opening(done: boolean): void {
+    this.opened = done;
+    clearTimeout(this.readerTimer);
+    if (this.releaseFd !== undefined) fs.closeSync(this.releaseFd);
+    this.releaseFd = undefined;
+  }
+
   private onMessage(message: FromWorker): void {
-    if (message[0] === 'free') {
+    if (message[0] === 'opened') {
+      this.opening(true);
+    } else if (message[0] === 'free') {
       this.busy[message[1]] = false;
       this.wake();
     } else if (message[0] === 'error') {
+      if (!this.opened) this.opening(false);
       this.fail(new Error(message[1]));
     } else if (message[0] === 'done' || message[0] === 'closed') {
       if (message[0] === 'done') this.sha256 = message[1];
@@ -288,7 +330,10 @@ export class HashingFileWriter extends Writable {
       this.finished = resolve;
       if (this.exited) resolve();
       else this.worker.postMessage(command);
+      // A worker still waiting for a pipe's reader could not hear that it is to give up.
+      if (command === 'close') this.releaseOpen();
     }).then(async () => {
+      this.opening(this.opened);
       this.worker.removeAllListeners('exit');
       await this.worker.terminate();
     });
@@ -298,6 +343,7 @@ export class HashingFileWriter extends Writable {
   private onExit(): void {
     // A thread that died cannot answer: nothing is written any more, so waiting ends here.
     this.exited = true;
+    this.opening(false);
     this.fail(new Error('the file writer thread stopped unexpectedly'));
     this.finished?.();
   }
