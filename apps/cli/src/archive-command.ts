@@ -59,6 +59,8 @@ export interface SavedArchive {
  * checksum file. Also what a signal interrupting that undoes, and --metrics-file.
  */
 export abstract class ArchiveCommand<T extends typeof Command> extends ApiCommand<T> {
+  /** Aborted by an interrupting signal: closes the download's connection. */
+  private readonly cancel = new AbortController();
   // What is under way, for the one line an interrupting signal prints and for its cleanup.
   protected snapshotName?: string;
   protected kind: OutputKind | 'stdout' = 'folder';
@@ -129,7 +131,10 @@ export abstract class ArchiveCommand<T extends typeof Command> extends ApiComman
       const file = this.file;
       // The writer is made before the request, so its worker thread starts up meanwhile.
       if (this.kind !== 'stdout') this.writer = new HashingFileWriter(file?.tempPath ?? target, { sequential: !file, exclusive: false });
-      const { id, bytes, sha256 } = this.writer ? await receiveWith(this.client, params, this.writer, label) : await receiveToStdout(this.client, params, label);
+      const cancel = this.cancel.signal;
+      const { id, bytes, sha256 } = this.writer
+        ? await receiveWith(this.client, params, this.writer, label, cancel)
+        : await receiveToStdout(this.client, params, label, cancel);
       verify(await waitForOutcome(this.client, id), sha256, id);
       this.committing = file?.commit(force);
       await this.committing;
@@ -194,6 +199,8 @@ export abstract class ArchiveCommand<T extends typeof Command> extends ApiComman
       const outcome = await this.committing.then(() => undefined, (err: Error) => err);
       return outcome ? `${stopped} while saving ${snapshot}: ${outcome.message}` : `${stopped} after ${snapshot} was verified and saved as ${this.target}`;
     }
+    // The connection closes first: the server then ends the download and lets go of the snapshot.
+    this.cancel.abort();
     await this.writer?.abort();
     await this.file?.discard();
     const after = await this.afterInterrupt();

@@ -59,10 +59,10 @@ export interface InPlaceDownload {
  * Starts an archive download whose body is received straight into a sink's memory, for the
  * throughput of writing to a file. Over https, node:https reads and its chunks are copied in.
  */
-export async function openDownloadInPlace(client: PrombackupClient, params: DownloadParams): Promise<InPlaceDownload> {
+export async function openDownloadInPlace(client: PrombackupClient, params: DownloadParams, signal?: AbortSignal): Promise<InPlaceDownload> {
   const request = await downloadRequest(client, params);
   if (!request.url.startsWith('http:') || request.method !== 'GET') {
-    const { id, body } = await sendDownload(request);
+    const { id, body } = await sendDownload(request, signal);
     return { id, receive: (sink) => pipeline(body, sink) };
   }
   let get: InPlaceGet;
@@ -77,6 +77,9 @@ export async function openDownloadInPlace(client: PrombackupClient, params: Down
     get.destroy();
     throw noDownloadId();
   }
+  // A cancelled download closes its connection at once, so the server lets go of the snapshot.
+  if (signal?.aborted) get.destroy();
+  else signal?.addEventListener('abort', () => get.destroy(), { once: true });
   return {
     id,
     async receive(sink) {

@@ -17,9 +17,15 @@ export interface Received {
  * device or named pipe. The socket's bytes land in the writer's memory, and its worker thread
  * hashes and writes them: this thread only reads the socket.
  */
-export async function receiveWith(client: PrombackupClient, params: DownloadParams, writer: HashingFileWriter, label: string): Promise<Received> {
+export async function receiveWith(
+  client: PrombackupClient,
+  params: DownloadParams,
+  writer: HashingFileWriter,
+  label: string,
+  signal?: AbortSignal,
+): Promise<Received> {
   try {
-    const download = await openDownloadInPlace(client, params);
+    const download = await openDownloadInPlace(client, params, signal);
     const progress = new Progress(label, () => writer.bytes);
     try {
       await download.receive(writer);
@@ -36,8 +42,8 @@ export async function receiveWith(client: PrombackupClient, params: DownloadPara
   }
 }
 
-export async function receiveToStdout(client: PrombackupClient, params: DownloadParams, label: string): Promise<Received> {
-  const { id, body } = await openDownload(client, params);
+export async function receiveToStdout(client: PrombackupClient, params: DownloadParams, label: string, signal?: AbortSignal): Promise<Received> {
+  const { id, body } = await openDownload(client, params, signal);
   const hash = createHash('sha256');
   let bytes = 0;
   const progress = new Progress(label, () => bytes);

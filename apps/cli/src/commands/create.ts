@@ -93,14 +93,14 @@ export default class Create extends ArchiveCommand<typeof Create> {
   }
 
   /**
-   * After an interruption: removes the snapshot as a finished run would, if the server has let
-   * go of it. The download's connection closes only when this process exits, so a server still
-   * streaming it refuses (409): then the line names the command that removes it.
+   * After an interruption: removes the snapshot as a finished run would. The download's
+   * connection is closed by then; the server takes a moment to end the download and let go of
+   * the snapshot, and if it still holds it (409) the line names the command that removes it.
    */
   protected override async afterInterrupt(): Promise<string> {
     const name = this.snapshotName!;
     if (this.flags['keep-snapshot']) return '';
-    const removal = await removeSnapshot(this.client, name, this.server);
+    const removal = await removeSnapshot(this.client, name, this.server, { busyWaitMs: REMOVE_BUSY_WAIT_MS });
     if (removal.removed || removal.gone) return '; the snapshot is removed from the server';
     if (removal.inUse) return `; the snapshot was left on the server, which was still sending it: \`prombackup delete ${name}\` removes it`;
     return `; the snapshot was left on the server: ${removal.reason}`;
