@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ArchiveFormat } from '@prombackup/contract';
 import { describeFolder, readArchive, sha256 } from './support/archive';
 import { type FaultyProxy, startFaultyProxy } from './support/faulty-proxy';
-import { type ServerProcess, runCli, startServer } from './support/processes';
+import { CLI_BIN, type ServerProcess, runCli, startServer } from './support/processes';
 import { type PrometheusInstance, startPrometheus, waitForHeadSamples } from './support/prometheus';
 
 let prom: PrometheusInstance;
@@ -191,5 +191,19 @@ describe('download NAME', () => {
     expect(run.code).toBe(code);
     expect(run.stderr).toMatch(message);
     expect(await fs.readdir(work)).toEqual([]);
+  });
+});
+
+describe('progress on a terminal', () => {
+  it('counts towards the snapshot size the server sends, marked as an estimate for a compressed archive', async () => {
+    const target = path.join(work, 'progress.tar.gz');
+    // script(1) gives the CLI a terminal, where alone it draws progress.
+    const command = `${process.execPath} ${CLI_BIN} create --server ${server.url} --format tgz --output ${target}`;
+    const out = execFileSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+    const lines = out.split(/[\r\n]+/).map((line) => line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''));
+    const drawn = lines.filter((line) => line.startsWith('20') && line.includes(' of ~'));
+    expect(drawn.length, out).toBeGreaterThan(0);
+    expect(drawn.at(-1)).toMatch(/: [\d.]+ [KMG]?i?B of ~[\d.]+ [KMG]?i?B \(~\d+%\) at /);
+    expect((await fs.stat(target)).size).toBeGreaterThan(0);
   });
 });

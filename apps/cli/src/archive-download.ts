@@ -6,7 +6,7 @@ import { buffer } from 'node:stream/consumers';
 import { BaseHttpRequest, CancelablePromise, DownloadsService, type PrombackupClient } from '@prombackup/client';
 import type { ApiRequestOptions } from '@prombackup/client/dist/core/ApiRequestOptions';
 import { buildHeaders, buildUrl } from '@prombackup/client/dist/core/request';
-import { DOWNLOAD_ID_HEADER } from '@prombackup/contract';
+import { DOWNLOAD_ID_HEADER, SNAPSHOT_BYTES_HEADER } from '@prombackup/contract';
 import { type BodySink, InPlaceGet } from './in-place-get';
 
 export type DownloadParams = Parameters<DownloadsService['download']>[0];
@@ -14,6 +14,8 @@ export type DownloadParams = Parameters<DownloadsService['download']>[0];
 export interface OpenedDownload {
   id: string;
   body: Readable;
+  /** The snapshot's bytes as the server counted them, when it says (a progress total). */
+  snapshotBytes?: number;
 }
 
 /** Remembers the request a generated service method would send, without sending it. */
@@ -46,11 +48,18 @@ async function sendDownload(request: DownloadRequest, signal?: AbortSignal): Pro
     response.destroy();
     throw noDownloadId();
   }
-  return { id, body: response };
+  return { id, body: response, snapshotBytes: snapshotBytesOf(response.headers[SNAPSHOT_BYTES_HEADER.toLowerCase()]) };
+}
+
+/** The snapshot-bytes header as a number; undefined when it is missing or not a whole number. */
+export function snapshotBytesOf(header: string | string[] | null | undefined): number | undefined {
+  if (typeof header !== 'string' || !/^\d{1,16}$/.test(header)) return undefined;
+  return Number(header);
 }
 
 export interface InPlaceDownload {
   id: string;
+  snapshotBytes?: number;
   /** Puts the whole body into `sink` and ends it; resolves once the sink has finished. On failure the caller destroys the sink. */
   receive(sink: BodySink & Writable): Promise<void>;
 }
@@ -62,8 +71,8 @@ export interface InPlaceDownload {
 export async function openDownloadInPlace(client: PrombackupClient, params: DownloadParams, signal?: AbortSignal): Promise<InPlaceDownload> {
   const request = await downloadRequest(client, params);
   if (!request.url.startsWith('http:') || request.method !== 'GET') {
-    const { id, body } = await sendDownload(request, signal);
-    return { id, receive: (sink) => pipeline(body, sink) };
+    const { id, body, snapshotBytes } = await sendDownload(request, signal);
+    return { id, snapshotBytes, receive: (sink) => pipeline(body, sink) };
   }
   let get: InPlaceGet;
   try {
@@ -82,6 +91,7 @@ export async function openDownloadInPlace(client: PrombackupClient, params: Down
   else signal?.addEventListener('abort', () => get.destroy(), { once: true });
   return {
     id,
+    snapshotBytes: snapshotBytesOf(get.headers.get(SNAPSHOT_BYTES_HEADER.toLowerCase())),
     async receive(sink) {
       await get.receive(sink);
       await finished(sink.end());

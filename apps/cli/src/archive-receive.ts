@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type { PrombackupClient } from '@prombackup/client';
 import { type DownloadParams, openDownload, openDownloadInPlace } from './archive-download';
 import type { HashingFileWriter } from './hashing-file-writer';
-import { Progress, formatBytes } from './progress';
+import { Progress, type ProgressTotal, formatBytes } from './progress';
 
 export interface Received {
   id: string;
@@ -26,7 +26,7 @@ export async function receiveWith(
 ): Promise<Received> {
   try {
     const download = await openDownloadInPlace(client, params, signal);
-    const progress = new Progress(label, () => writer.bytes);
+    const progress = new Progress(label, () => writer.bytes, process.stderr, progressTotal(params, download.snapshotBytes));
     try {
       await download.receive(writer);
     } catch (err) {
@@ -43,10 +43,10 @@ export async function receiveWith(
 }
 
 export async function receiveToStdout(client: PrombackupClient, params: DownloadParams, label: string, signal?: AbortSignal): Promise<Received> {
-  const { id, body } = await openDownload(client, params, signal);
+  const { id, body, snapshotBytes } = await openDownload(client, params, signal);
   const hash = createHash('sha256');
   let bytes = 0;
-  const progress = new Progress(label, () => bytes);
+  const progress = new Progress(label, () => bytes, process.stderr, progressTotal(params, snapshotBytes));
   const meter = new PassThrough({ highWaterMark: 1024 * 1024 });
   meter.on('data', (chunk: Buffer) => {
     hash.update(chunk);
@@ -64,4 +64,14 @@ export async function receiveToStdout(client: PrombackupClient, params: Download
 
 function cutOff(bytes: number, err: unknown): Error {
   return new Error(`the download was cut off after ${formatBytes(bytes)}: ${(err as Error).message}`);
+}
+
+/**
+ * The total a progress line counts towards: the snapshot's bytes, which a tar exceeds only by its
+ * headers; a compressed archive comes out smaller by an amount nobody knows beforehand, so there
+ * it is an estimate, and shown as one.
+ */
+export function progressTotal(params: DownloadParams, snapshotBytes: number | undefined): ProgressTotal | undefined {
+  if (snapshotBytes === undefined) return undefined;
+  return { bytes: snapshotBytes, estimate: (params.format ?? 'tar') !== 'tar' };
 }
