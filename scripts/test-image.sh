@@ -165,12 +165,15 @@ ok "/readyz answers 200: the server reaches Prometheus"
 out=$run_dir/backups
 mkdir -p "$out"
 chown "$uid" "$out"
+# --keep-snapshot: the archive is compared with the snapshot below; create removes it otherwise.
 docker run --rm --network host -v "$out:/backups" prombackup-cli:test \
-  create -server "http://127.0.0.1:$port" -format tgz -output /backups/ >"$run_dir/create.log" 2>&1 \
+  create -server "http://127.0.0.1:$port" -format tgz -output /backups/ --keep-snapshot >"$run_dir/create.log" 2>&1 \
   || { cat "$run_dir/create.log" >&2; docker logs "$server_ctr" >&2; fail "prombackup create in the cli image"; }
 archive=$(find "$out" -name '*.tar.gz')
 [ "$(wc -l <<<"$archive")" = 1 ] && [ -n "$archive" ] || fail "expected one archive in the bind mount, found: $(ls "$out")"
 snapshot=$(basename "$archive" .tar.gz)
+[ -f "$archive.sha256" ] || fail "no $(basename "$archive").sha256 beside the archive"
+(cd "$out" && sha256sum -c --quiet "$(basename "$archive").sha256") || fail "the archive's .sha256 does not check"
 [ -d "$data/snapshots/$snapshot" ] || fail "no snapshot $snapshot in Prometheus' data"
 # The archive holds exactly the snapshot's files, byte for byte.
 mkdir "$run_dir/extracted"
