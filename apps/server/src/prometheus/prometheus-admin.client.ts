@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { HttpException, HttpStatus, Injectable } from '@nestjs/common';
 import { isSnapshotName } from '@prombackup/contract';
 import { ServerConfig } from '../config/server-config';
 import { type Exchange, type ExchangeError, exchange } from './http-exchange';
@@ -7,13 +7,21 @@ import { type Exchange, type ExchangeError, exchange } from './http-exchange';
 export const PROMETHEUS_FAILURES = ['unreachable', 'timeout', 'admin_api_disabled', 'refused', 'bad_response'] as const;
 export type PrometheusFailure = (typeof PROMETHEUS_FAILURES)[number];
 
-/** Why Prometheus could not give us a snapshot, in words an operator can act on. */
-export class PrometheusError extends Error {
+const STATUS: Record<PrometheusFailure, number> = {
+  unreachable: HttpStatus.SERVICE_UNAVAILABLE,
+  timeout: HttpStatus.GATEWAY_TIMEOUT,
+  admin_api_disabled: HttpStatus.BAD_GATEWAY,
+  refused: HttpStatus.BAD_GATEWAY,
+  bad_response: HttpStatus.BAD_GATEWAY,
+};
+
+/** Why Prometheus could not give us a snapshot, in words an operator can act on, with its HTTP status. */
+export class PrometheusError extends HttpException {
   constructor(
     readonly failure: PrometheusFailure,
     message: string,
   ) {
-    super(message);
+    super(message, STATUS[failure]);
   }
 }
 
