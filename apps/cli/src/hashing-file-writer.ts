@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import { formatDuration } from '@prombackup/contract';
 
 const SLOT_BYTES = 1024 * 1024;
 const SLOTS = 8;
@@ -200,7 +201,7 @@ export class HashingFileWriter extends Writable {
     if (options.sequential) {
       const waitMs = options.readerWaitMs ?? PIPE_READER_WAIT_MS;
       this.readerTimer = setTimeout(() => {
-        this.fail(new Error(`cannot write ${path}: no program opened it for reading within ${waitMs / 1000} s`));
+        this.fail(new Error(`cannot write ${path}: no program opened it for reading within ${formatDuration(waitMs)}`));
         this.releaseOpen();
       }, waitMs);
     }

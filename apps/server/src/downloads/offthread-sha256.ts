@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { SLOT_BYTES } from '../archive/read-slots';
 
-const SLOT_BYTES = 1024 * 1024;
 const SLOTS = 4;
 
 // A worker hashes for many downloads: a thread per download would cost an isolate each.

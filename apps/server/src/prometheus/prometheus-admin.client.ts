@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus, Injectable } from '@nestjs/common';
-import { isSnapshotName } from '@prombackup/contract';
+import { formatDuration, isSnapshotName } from '@prombackup/contract';
 import { ServerConfig } from '../config/server-config';
 import { type Exchange, type ExchangeError, exchange } from './http-exchange';
 
@@ -40,7 +40,7 @@ export class PrometheusAdminClient {
     const timedOut = () =>
       new PrometheusError(
         'timeout',
-        `Prometheus at ${endpoint} did not answer the snapshot request within ${formatSeconds(this.config.prometheusTimeoutMs)} ` +
+        `Prometheus at ${endpoint} did not answer the snapshot request within ${formatDuration(this.config.prometheusTimeoutMs)} ` +
           '(prometheus_timeout; snapshots of a large head block can take minutes)',
       );
     let response: Exchange;
@@ -96,10 +96,6 @@ export class PrometheusAdminClient {
     }
     return name;
   }
-}
-
-function formatSeconds(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
 }
 
 /** The start of a body, on one line, without control characters: safe to quote in a message. */
