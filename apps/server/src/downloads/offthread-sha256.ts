@@ -1,34 +1,12 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SLOT_BYTES } from '../archive/read-slots';
+import { type FromSha256Worker, type ToSha256Worker, sha256Worker } from './sha256.worker';
 
 const SLOTS = 4;
 
 // A worker hashes for many downloads: a thread per download would cost an isolate each.
-// Kept as source text so the same code runs from the compiled server and from TypeScript tests.
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const streams = new Map();
-parentPort.on('message', ([op, id, a, b, c]) => {
-  const s = streams.get(id);
-  if (op === 'open') streams.set(id, { hash: createHash('sha256'), ring: new Uint8Array(a) });
-  else if (op === 'update') {
-    if (s) s.hash.update(s.ring.subarray(a * ${SLOT_BYTES}, a * ${SLOT_BYTES} + b));
-    parentPort.postMessage(['free', id, a]);
-  } else if (op === 'shared') {
-    // The memory comes with every message rather than being kept: a download's read slots are
-    // freed only once no thread holds them, and this thread seldom collects its garbage.
-    if (s) s.hash.update(new Uint8Array(a, b, c));
-    parentPort.postMessage(['hashed', id, b]);
-  } else if (op === 'digest') {
-    parentPort.postMessage(['digest', id, s.hash.digest('hex')]);
-    streams.delete(id);
-  }
-});
-`;
-
-type Message = ['free', number, number] | ['hashed', number, number] | ['digest', number, string];
+type Message = FromSha256Worker;
 type Listener = (message: Message) => void;
 type HashingWorker = { worker: Worker; listeners: Map<number, Listener>; failure?: Error };
 
@@ -55,7 +33,11 @@ function hashingWorker(): HashingWorker {
 
 function startWorker(): HashingWorker {
   // Hashing allocates little and steadily: a tight heap keeps the worker's share of memory small.
-  const worker = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
+  const worker = new Worker(`(${sha256Worker.toString()})()`, {
+    eval: true,
+    workerData: { slotBytes: SLOT_BYTES },
+    resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
+  });
   worker.unref();
   const state: HashingWorker = { worker, listeners: new Map() };
   worker.on('message', (message: Message) => state.listeners.get(message[1])?.(message));
@@ -106,7 +88,7 @@ export class OffThreadSha256 {
         this.digestResolve?.(message[2]);
       }
     });
-    this.worker.worker.postMessage(['open', this.id, this.memory]);
+    this.post(['open', this.id, this.memory]);
   }
 
   /**
@@ -114,12 +96,13 @@ export class OffThreadSha256 {
    * Resolves once the worker is done with those bytes; until then they must not change.
    */
   updateShared(chunk: Buffer): Promise<void> {
-    if (chunk.buffer !== this.shared) return Promise.reject(new Error('updateShared() needs a chunk in the shared memory'));
+    const shared = this.shared;
+    if (!shared || chunk.buffer !== shared) return Promise.reject(new Error('updateShared() needs a chunk in the shared memory'));
     if (this.worker.failure) return Promise.reject(this.worker.failure);
     if (this.closed) return Promise.reject(new Error('the download ended before these bytes were hashed'));
     return new Promise<void>((resolve, reject) => {
       this.sharedWaiting.push({ resolve, reject });
-      this.worker.worker.postMessage(['shared', this.id, this.shared, chunk.byteOffset, chunk.length]);
+      this.post(['shared', this.id, shared, chunk.byteOffset, chunk.length]);
     });
   }
 
@@ -136,7 +119,7 @@ export class OffThreadSha256 {
       const slot = this.free.pop()!;
       const part = chunk.subarray(offset, offset + SLOT_BYTES);
       this.slots.set(part, slot * SLOT_BYTES);
-      this.worker.worker.postMessage(['update', this.id, slot, part.length]);
+      this.post(['update', this.id, slot, part.length]);
     }
   }
 
@@ -148,12 +131,16 @@ export class OffThreadSha256 {
     try {
       return await new Promise<string>((resolve) => {
         this.digestResolve = resolve;
-        this.worker.worker.postMessage(['digest', this.id]);
+        this.post(['digest', this.id]);
       });
     } finally {
       this.worker.listeners.delete(this.id);
       idleRings.push(this.memory);
     }
+  }
+
+  private post(message: ToSha256Worker): void {
+    this.worker.worker.postMessage(message);
   }
 
   private failShared(err: Error): void {
