@@ -16,7 +16,7 @@ const idleRings: SharedArrayBuffer[] = [];
 
 /**
  * At most one hashing thread per core, and two at most. The second starts only when downloads
- * overlap: four tar downloads kept one worker 85-90% busy, and it held the others back.
+ * overlap, when one worker alone would hold them back (docs/performance.md, "How the data flows").
  */
 export const MAX_HASHING_WORKERS = Math.min(2, os.availableParallelism());
 
