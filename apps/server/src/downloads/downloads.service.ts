@@ -11,6 +11,7 @@ import { SnapshotLocks } from '../snapshots/snapshot-locks';
 import { SnapshotStore } from '../snapshots/snapshot-store';
 import { DownloadRegistry } from './download-registry';
 import { DownloadSink } from './download-sink';
+import { HashingPool } from './offthread-sha256';
 import { describeStreamError } from './stream-errors';
 
 export interface DownloadRequest {
@@ -31,6 +32,7 @@ export class DownloadsService {
     private readonly metrics: MetricsService,
     private readonly config: ServerConfig,
     private readonly lifecycle: LifecycleService,
+    private readonly hashing: HashingPool,
   ) {}
 
   /**
@@ -61,7 +63,7 @@ export class DownloadsService {
     // Metadata only, and a failure here only costs the client its progress total.
     const snapshotBytes = await this.store.size(folder).catch(() => undefined);
     const slots = new ReadSlots();
-    const sink = new DownloadSink(res, slots, (n) => bytesSent.inc(n));
+    const sink = new DownloadSink(res, slots, this.hashing, (n) => bytesSent.inc(n));
 
     res.status(200);
     res.setHeader('Content-Type', ARCHIVE_FORMATS[request.format].contentType);
