@@ -58,6 +58,9 @@ export class DownloadsService {
       throw new NotFoundException(`snapshot ${folder.name} is being pruned`);
     }
     const record = this.registry.start(folder.name, request.format);
+    // Tracked from here, before the first await: a shutdown that begins now waits for this download.
+    const abort = new AbortController();
+    const untrack = this.lifecycle.track({ abort: (reason) => abort.abort(new Error(reason)), statusFollows: true });
     const stopTimer = this.metrics.downloadDuration.startTimer({ format: request.format });
     const bytesSent = this.metrics.downloadBytes.labels({ format: request.format });
     // Metadata only, and a failure here only costs the client its progress total.
@@ -74,8 +77,6 @@ export class DownloadsService {
     // The client learns the download id even if the archive fails before its first byte.
     res.flushHeaders();
 
-    const abort = new AbortController();
-    const untrack = this.lifecycle.track({ abort: (reason) => abort.abort(new Error(reason)), statusFollows: true });
     const idle = this.watchProgress(sink, abort);
     let errorText: string | null = null;
     try {
