@@ -3,7 +3,7 @@ import { HttpException, HttpStatus, Injectable, Logger, NotFoundException, Servi
 import { ARCHIVE_FORMATS, type ArchiveFormat, DOWNLOAD_ID_HEADER, SNAPSHOT_BYTES_HEADER, archiveFileName, formatDuration } from '@prombackup/contract';
 import type { Response } from 'express';
 import { ArchiveService } from '../archive/archive.service';
-import { ReadSlots } from '../archive/read-slots';
+import { DEFAULT_SLOTS, ReadSlots, SlotMemory } from '../archive/read-slots';
 import { ServerConfig } from '../config/server-config';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { MetricsService } from '../metrics/metrics.service';
@@ -33,6 +33,7 @@ export class DownloadsService {
     private readonly config: ServerConfig,
     private readonly lifecycle: LifecycleService,
     private readonly hashing: HashingPool,
+    private readonly slotMemory: SlotMemory,
   ) {}
 
   /**
@@ -65,7 +66,7 @@ export class DownloadsService {
     const bytesSent = this.metrics.downloadBytes.labels({ format: request.format });
     // Metadata only, and a failure here only costs the client its progress total.
     const snapshotBytes = await this.store.size(folder).catch(() => undefined);
-    const slots = new ReadSlots();
+    const slots = new ReadSlots(DEFAULT_SLOTS, this.slotMemory);
     const sink = new DownloadSink(res, slots, this.hashing, (n) => bytesSent.inc(n));
 
     res.status(200);
