@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { type Command, Flags } from '@oclif/core';
-import { ARCHIVE_FORMAT_NAMES, type ArchiveFormat, archiveFileName, compressionLevelProblem } from '@prombackup/contract';
+import { ARCHIVE_FORMAT_NAMES, type ArchiveFormat, archiveFileName, compressionLevelProblem, formatBytes } from '@prombackup/contract';
 import { ApiCommand } from './api-command';
 import { receiveToStdout, receiveWith } from './archive-receive';
 import { AtomicFile } from './atomic-file';
@@ -10,7 +10,6 @@ import { HashingFileWriter } from './hashing-file-writer';
 import { exitOnInterrupt } from './interruption';
 import { metricsFileProblem, writeMetricsFile } from './metrics-file';
 import { type OutputKind, checkTarget, outputKind } from './output-target';
-import { formatBytes } from './progress';
 import { removeStalePartials } from './stale-partials';
 
 /** The flags of every command that saves an archive (create, download). */

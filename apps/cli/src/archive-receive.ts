@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PrombackupClient } from '@prombackup/client';
+import { formatBytes } from '@prombackup/contract';
 import { type DownloadParams, openDownload, openDownloadInPlace } from './archive-download';
 import type { HashingFileWriter } from './hashing-file-writer';
-import { Progress, type ProgressTotal, formatBytes } from './progress';
+import { Progress, type ProgressTotal } from './progress';
 
 export interface Received {
   id: string;

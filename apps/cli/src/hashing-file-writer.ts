@@ -1,128 +1,14 @@
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import { formatDuration } from '@prombackup/contract';
+import { type FileWriterData, type FromFileWriter, type ToFileWriter, fileWriterWorker } from './file-writer.worker';
 
 const SLOT_BYTES = 1024 * 1024;
 const SLOTS = 8;
 /** O_DIRECT wants memory, file offsets and lengths in multiples of the device block; 4 KiB covers them all. */
 const BLOCK = 4096;
 
-// Kept as source text so the same code runs from the compiled CLI and from TypeScript tests.
-// The worker owns the file: it opens it, writes each slot at its offset and closes it, so no
-// write can land on a descriptor number the main thread has already closed and reused.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const fs = require('node:fs');
-const { createHash } = require('node:crypto');
-const { path, memory, exclusive, sequential, slotBytes } = workerData;
-const { O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_DIRECT } = fs.constants;
-const slots = new Uint8Array(memory);
-const hash = createHash('sha256');
-let fd;
-let directFd;
-let writing = 0;
-// Sequential mode: slots waiting for the write in flight, in order.
-const queued = [];
-let truncateTo = -1;
-let failed = false;
-let finishing;
-
-try {
-  if (sequential) {
-    // A device or a pipe: opened as it is, written in order. A pipe's open waits for its reader.
-    fd = fs.openSync(path, O_WRONLY);
-  } else {
-    fd = fs.openSync(path, O_WRONLY | O_CREAT | (exclusive ? O_EXCL : O_TRUNC), 0o644);
-    try {
-      // Written data bypasses the page cache: no kernel copy of every byte, and the fsync before
-      // the rename has almost nothing left to flush. File systems that refuse it keep fd as is.
-      directFd = fs.openSync(path, O_WRONLY | O_DIRECT);
-      fs.closeSync(fd);
-      fd = directFd;
-    } catch {}
-  }
-  parentPort.postMessage(['opened']);
-} catch (err) {
-  failed = true;
-  parentPort.postMessage(['error', 'cannot ' + (sequential ? 'open ' : 'create ') + path + ': ' + err.message]);
-}
-
-function fail(err) {
-  if (failed) return;
-  failed = true;
-  parentPort.postMessage(['error', 'cannot write ' + path + ': ' + err.message]);
-}
-
-function write(start, length, position, done) {
-  const used = fd;
-  fs.write(used, slots, start, length, position, (err, written) => {
-    if (err && err.code === 'EINVAL' && used === directFd) {
-      // A file system that takes O_DIRECT but not these writes gets the rest through the page
-      // cache. The direct descriptor stays open until the end: other writes may be using it.
-      if (fd === directFd) {
-        try {
-          fd = fs.openSync(path, O_WRONLY);
-        } catch (reopenErr) {
-          return done(reopenErr);
-        }
-      }
-      return write(start, length, position, done);
-    }
-    if (err) return done(err);
-    if (written < length) return write(start + written, length - written, position === null ? null : position + written, done);
-    done();
-  });
-}
-
-function startWrite(slot, start, size, position) {
-  writing++;
-  write(start, size, position, (err) => {
-    writing--;
-    if (err) fail(err);
-    else parentPort.postMessage(['free', slot]);
-    if (queued.length > 0 && !failed) startWrite(...queued.shift());
-    settle();
-  });
-}
-
-function settle() {
-  if (writing > 0 || (queued.length > 0 && !failed) || !finishing) return;
-  if (!failed && finishing === 'end' && truncateTo >= 0) {
-    try {
-      fs.ftruncateSync(fd, truncateTo);
-    } catch (err) {
-      fail(err);
-    }
-  }
-  for (const open of new Set([fd, directFd])) if (open !== undefined) fs.closeSync(open);
-  fd = directFd = undefined;
-  parentPort.postMessage(failed || finishing !== 'end' ? ['closed'] : ['done', hash.digest('hex')]);
-}
-
-parentPort.on('message', (message) => {
-  if (typeof message === 'string') {
-    finishing = message;
-    return settle();
-  }
-  const [slot, length, position] = message;
-  if (failed) return;
-  const start = slot * slotBytes;
-  let size = length;
-  if (fd === directFd && length % ${BLOCK} !== 0) {
-    // Only the last slot can be partial: it is written up to a whole block and the file cut back.
-    size = Math.ceil(length / ${BLOCK}) * ${BLOCK};
-    truncateTo = position + length;
-  }
-  // The write goes to the thread pool first, so the disk works while this thread hashes.
-  // Positioned writes may overlap; a device or pipe takes one write at a time, in order.
-  if (!sequential) startWrite(slot, start, size, position);
-  else if (writing === 0) startWrite(slot, start, size, null);
-  else queued.push([slot, start, size, null]);
-  hash.update(slots.subarray(start, start + length));
-});
-`;
-
-type FromWorker = ['opened'] | ['free', number] | ['error', string] | ['done', string] | ['closed'];
 
 /** How long a named pipe may go without a reader before writing into it fails. */
 export const PIPE_READER_WAIT_MS = 10_000;
@@ -193,14 +79,15 @@ export class HashingFileWriter extends Writable {
     const shared = new Memory({ initial: pages, maximum: pages, shared: true }).buffer;
     this.memory = Buffer.from(shared);
     this.busy = new Array<boolean>(slots).fill(false);
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, memory: shared, exclusive: options.exclusive ?? true, sequential: options.sequential ?? false, slotBytes } });
-    this.worker.on('message', (message: FromWorker) => this.onMessage(message));
+    const workerData: FileWriterData = { path, memory: shared, exclusive: options.exclusive ?? true, sequential: options.sequential ?? false, slotBytes, block: BLOCK };
+    this.worker = new Worker(`(${fileWriterWorker.toString()})()`, { eval: true, workerData });
+    this.worker.on('message', (message: FromFileWriter) => this.onMessage(message));
     this.worker.on('error', (err) => this.fail(new Error(`the file writer thread failed: ${err.message}`)));
     this.worker.on('exit', () => this.onExit());
     if (options.sequential) {
       const waitMs = options.readerWaitMs ?? PIPE_READER_WAIT_MS;
       this.readerTimer = setTimeout(() => {
-        this.fail(new Error(`cannot write ${path}: no program opened it for reading within ${waitMs / 1000} s`));
+        this.fail(new Error(`cannot write ${path}: no program opened it for reading within ${formatDuration(waitMs)}`));
         this.releaseOpen();
       }, waitMs);
     }
@@ -271,7 +158,7 @@ export class HashingFileWriter extends Writable {
 
   private send(): void {
     this.busy[this.slot] = true;
-    this.worker.postMessage([this.slot, this.fill, this.position]);
+    this.post([this.slot, this.fill, this.position]);
     this.position += this.fill;
     this.slot = (this.slot + 1) % this.busy.length;
     this.fill = 0;
@@ -298,7 +185,11 @@ export class HashingFileWriter extends Writable {
     this.releaseFd = undefined;
   }
 
-  private onMessage(message: FromWorker): void {
+  private post(message: ToFileWriter): void {
+    this.worker.postMessage(message);
+  }
+
+  private onMessage(message: FromFileWriter): void {
     if (message[0] === 'opened') {
       this.opening(true);
     } else if (message[0] === 'free') {
@@ -329,7 +220,7 @@ export class HashingFileWriter extends Writable {
     this.finishing ??= new Promise<void>((resolve) => {
       this.finished = resolve;
       if (this.exited) resolve();
-      else this.worker.postMessage(command);
+      else this.post(command);
       // A worker still waiting for a pipe's reader could not hear that it is to give up.
       if (command === 'close') this.releaseOpen();
     }).then(async () => {

@@ -1,3 +1,5 @@
+import { formatBytes } from '@prombackup/contract';
+
 /** What the whole download is expected to be: exact for tar, an estimate for compressed formats. */
 export interface ProgressTotal {
   bytes: number;
@@ -49,17 +51,6 @@ export function progressLine(label: string, bytes: number, seconds: number, tota
   const percent = Math.floor((bytes / total.bytes) * 100);
   const left = rate > 0 ? `, ${tilde ? 'roughly ' : 'about '}${formatElapsed((total.bytes - bytes) / rate)} left` : '';
   return `${base} of ${tilde}${formatBytes(total.bytes)} (${tilde}${percent}%)${speed}${left}`;
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let i = 0;
-  while (value >= 1024 && i < units.length - 1) {
-    value /= 1024;
-    i++;
-  }
-  return `${i === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[i]}`;
 }
 
 function formatElapsed(seconds: number): string {

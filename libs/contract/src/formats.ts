@@ -1,8 +1,8 @@
 /** The archive formats the server can stream and the CLI can ask for. */
 export const ARCHIVE_FORMATS = {
-  tar: { contentType: 'application/x-tar', extension: '.tar', compression: 'none' },
-  tgz: { contentType: 'application/gzip', extension: '.tar.gz', compression: 'gzip' },
-  tzst: { contentType: 'application/zstd', extension: '.tar.zst', compression: 'zstd' },
+  tar: { contentType: 'application/x-tar', extension: '.tar' },
+  tgz: { contentType: 'application/gzip', extension: '.tar.gz' },
+  tzst: { contentType: 'application/zstd', extension: '.tar.zst' },
 } as const;
 
 export type ArchiveFormat = keyof typeof ARCHIVE_FORMATS;

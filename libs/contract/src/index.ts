@@ -3,3 +3,4 @@ export * from './duration';
 export * from './formats';
 export * from './http';
 export * from './snapshot-name';
+export * from './units';

@@ -1,6 +1,6 @@
 import type { SnapshotInfoDto } from '@prombackup/client';
 import { ApiCommand } from '../api-command';
-import { formatBytes } from '../progress';
+import { formatBytes } from '@prombackup/contract';
 
 export default class List extends ApiCommand<typeof List> {
   static override summary = "List the snapshots on the server's disk.";

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 
-/** Input bytes per gzip member: 1 MiB measured fastest, and the restarts cost well under 1% of ratio. */
+/** Input bytes per gzip member: the fastest size measured, at a negligible cost in ratio. */
 export const GZIP_BLOCK_BYTES = 1024 * 1024;
 
 /**
@@ -20,7 +20,7 @@ const OUTPUT_BYTES = GZIP_BLOCK_BYTES + 64 * 1024;
 
 /** zlib's settings for each member. */
 export function gzipMemberOptions(level: number): zlib.ZlibOptions {
-  // memLevel 9 (a larger hash table) measured ~12% faster than the default 8 at level 1, same size.
+  // memLevel 9, a larger hash table, is faster than the default at the same output size.
   return { level, memLevel: 9, chunkSize: OUTPUT_BYTES };
 }
 

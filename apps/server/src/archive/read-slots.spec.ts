@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReadSlots, SLOT_BYTES } from './read-slots';
+import { ReadSlots, SLOT_BYTES, SlotMemory } from './read-slots';
 
 describe('ReadSlots', () => {
   it('hands out distinct slots of its shared memory, then ordinary buffers when all are taken', () => {
@@ -41,21 +41,23 @@ describe('ReadSlots', () => {
   });
 
   it('gives its memory to the next download only once closed and every slot is back', () => {
-    const first = new ReadSlots(4);
+    const reuse = new SlotMemory();
+    const first = new ReadSlots(4, reuse);
     const held = first.take();
     first.close();
     expect(first.owns(first.take())).toBe(false); // closed: no more slots
-    const meanwhile = new ReadSlots(4);
+    const meanwhile = new ReadSlots(4, reuse);
     expect(meanwhile.memory).not.toBe(first.memory); // one slot is still out
     first.release(held);
-    const next = new ReadSlots(4);
+    const next = new ReadSlots(4, reuse);
     expect(next.memory).toBe(first.memory);
   });
 
   it('never reuses the memory of a download that dropped a slot without releasing it', () => {
-    const leaky = new ReadSlots(5);
+    const reuse = new SlotMemory();
+    const leaky = new ReadSlots(5, reuse);
     leaky.take();
     leaky.close();
-    expect(new ReadSlots(5).memory).not.toBe(leaky.memory);
+    expect(new ReadSlots(5, reuse).memory).not.toBe(leaky.memory);
   });
 });

@@ -1,13 +1,30 @@
+import { Injectable } from '@nestjs/common';
+
 /** Bytes per slot, and per file read. */
 export const SLOT_BYTES = 1024 * 1024;
 
 /** Slots per download: enough for every stage of the pipeline to hold a chunk or two. */
 export const DEFAULT_SLOTS = 12;
 
-// Shared memory is returned only once every thread that saw it has collected its garbage, which
-// the hashing worker seldom does: memory of finished downloads is reused instead. At most one
-// per download that ran at the same time is kept.
-const idleMemory: SharedArrayBuffer[] = [];
+/**
+ * Memory of finished downloads, for the next ones: shared memory is returned only once every
+ * thread that saw it has collected its garbage, which the hashing worker seldom does. At most
+ * one per download that ran at the same time is kept. A Nest provider, one per application.
+ */
+@Injectable()
+export class SlotMemory {
+  private readonly idle: SharedArrayBuffer[] = [];
+
+  /** `size` bytes of shared memory: a finished download's, else new. */
+  take(size: number): SharedArrayBuffer {
+    const at = this.idle.findIndex((memory) => memory.byteLength === size);
+    return at >= 0 ? this.idle.splice(at, 1)[0] : new SharedArrayBuffer(size);
+  }
+
+  give(memory: SharedArrayBuffer): void {
+    this.idle.push(memory);
+  }
+}
 
 /**
  * The read buffers of one download: a few 1 MiB slots of shared memory that file reads go into
@@ -30,10 +47,13 @@ export class ReadSlots {
   private closed = false;
   private recycled = false;
 
-  constructor(readonly count = DEFAULT_SLOTS) {
+  /** `reuse`: where the memory comes from and goes back to; without it, fresh memory. */
+  constructor(
+    readonly count = DEFAULT_SLOTS,
+    private readonly reuse?: SlotMemory,
+  ) {
     const size = SLOT_BYTES * count;
-    const idle = idleMemory.findIndex((memory) => memory.byteLength === size);
-    this.memory = idle >= 0 ? idleMemory.splice(idle, 1)[0] : new SharedArrayBuffer(size);
+    this.memory = reuse?.take(size) ?? new SharedArrayBuffer(size);
     this.bytes = Buffer.from(this.memory);
     this.holders = new Uint8Array(count);
     this.free = Array.from({ length: count }, (_, i) => i);
@@ -90,7 +110,7 @@ export class ReadSlots {
   private recycleWhenIdle(): void {
     if (this.recycled || this.free.length < this.count) return;
     this.recycled = true;
-    idleMemory.push(this.memory);
+    this.reuse?.give(this.memory);
   }
 
   private slotOf(chunk: Buffer): number {

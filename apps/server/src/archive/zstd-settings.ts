@@ -1,19 +1,16 @@
 import os from 'node:os';
 
 /**
- * zstd's own worker threads compress while the pipeline archives and sends. One more than the
- * cores: each frame ends around a large file, and zstd waits for its jobs there; a spare job
- * keeps the cores busy meanwhile (+5-8% on 2 cores, for ~10 MB more memory).
+ * zstd's own worker threads compress while the pipeline archives and sends: one more than the
+ * cores, as zstd waits for its jobs at every frame end and a spare job keeps the cores busy.
  */
 export const ZSTD_WORKERS = Math.min(4, os.availableParallelism() + 1);
 /** Input per zstd job: small jobs keep the buffers of both workers (and our memory) small. */
 export const ZSTD_JOB_BYTES = 1024 * 1024;
 /**
- * Each job first loads the end of the previous one as history: 2^(windowLog - 9 + overlapLog)
- * bytes. At level 3 zstd's default is 256 KiB, a quarter of our 1 MiB jobs; overlapLog 3 makes
- * it 32 KiB, measured 7% faster on TSDB data for 0.3% more output (64 KiB: 4%, 0.2%). Only at
- * the fast levels: above them compressing costs far more than loading history, and zstd keeps
- * more of it.
+ * Each job first loads the end of the previous one as history; at the fast levels a short one
+ * (32 KiB rather than a quarter of the job) is faster for a fraction of a percent more output
+ * (numbers in docs/performance.md). Above them compressing costs far more than the history.
  */
 export const ZSTD_OVERLAP_LOG = 3;
 export const ZSTD_SHORT_OVERLAP_MAX_LEVEL = 4;

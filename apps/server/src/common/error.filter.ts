@@ -1,20 +1,10 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger, NotFoundException } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { PrometheusError, type PrometheusFailure } from '../prometheus/prometheus-admin.client';
-import { SnapshotDirError, SnapshotNotFoundError } from '../snapshots/snapshot-store';
 import { ERROR_MESSAGE_LOCAL } from './access-log.middleware';
 
-const PROMETHEUS_STATUS: Record<PrometheusFailure, number> = {
-  unreachable: HttpStatus.SERVICE_UNAVAILABLE,
-  timeout: HttpStatus.GATEWAY_TIMEOUT,
-  admin_api_disabled: HttpStatus.BAD_GATEWAY,
-  refused: HttpStatus.BAD_GATEWAY,
-  bad_response: HttpStatus.BAD_GATEWAY,
-};
-
 /**
- * Turns every error into one JSON shape, {statusCode, error, message}. Domain errors get their
- * status here; anything unexpected is logged and answered without internals (no stack, no paths).
+ * Turns every error into one JSON shape, {statusCode, error, message}. Domain errors carry their
+ * status as HttpExceptions; anything unexpected is logged and answered without internals.
  */
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
@@ -53,9 +43,6 @@ export class ErrorFilter implements ExceptionFilter {
           : String((body as { message?: unknown }).message ?? exception.message);
       return { status: exception.getStatus(), message };
     }
-    if (exception instanceof PrometheusError) return { status: PROMETHEUS_STATUS[exception.failure], message: exception.message };
-    if (exception instanceof SnapshotNotFoundError) return { status: HttpStatus.NOT_FOUND, message: exception.message };
-    if (exception instanceof SnapshotDirError) return { status: HttpStatus.SERVICE_UNAVAILABLE, message: exception.message };
     const clientError = bodyParserError(exception);
     if (clientError) return clientError;
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));

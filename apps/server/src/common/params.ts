@@ -1,4 +1,5 @@
-import { BadRequestException, NotFoundException } from '@nestjs/common';
+import { BadRequestException, NotFoundException, applyDecorators } from '@nestjs/common';
+import { ApiQuery, type ApiQueryOptions } from '@nestjs/swagger';
 import {
   ARCHIVE_FORMAT_NAMES,
   type ArchiveFormat,
@@ -8,6 +9,22 @@ import {
   parseBoolean,
   parseDuration,
 } from '@prombackup/contract';
+
+/** A request parameter: how the spec describes it and how its value is read, in one definition. */
+export interface Param<T> {
+  readonly doc: ApiQueryOptions & { name: string };
+  /** Its value among a request's parameters; throws a 4xx naming it when the value is bad. */
+  read(params: Record<string, unknown>): T;
+}
+
+export function param<T>(doc: Param<T>['doc'], read: (raw: unknown, name: string) => T): Param<T> {
+  return { doc, read: (params) => read(params[doc.name], doc.name) };
+}
+
+/** Describes the parameters in the spec, in the order given. */
+export function ApiParams(...params: Param<unknown>[]): MethodDecorator {
+  return applyDecorators(...params.map((p) => ApiQuery(p.doc)));
+}
 
 /**
  * Parameters from the query string and a urlencoded body together; a name found in both
@@ -35,16 +52,17 @@ export function singleParam(raw: unknown, name: string): string | undefined {
 
 /**
  * The snapshot a request names, by the download's rules (kept from the Go original): missing is
- * 404 (which snapshot?), a name that is not a plain snapshot folder name is 400.
+ * 404 (which snapshot?), a name that is not a plain snapshot folder name is 400. GET /api/download
+ * and DELETE /api/snapshot both take it.
  */
-export function snapshotNameParam(raw: unknown): string {
-  const name = singleParam(raw, 'name');
-  if (name === undefined) throw new NotFoundException('parameter name is missing: which snapshot?');
-  if (!isSnapshotName(name)) {
-    throw new BadRequestException(`parameter name must be a snapshot folder name like 20221109T202035Z-355a5b4970d5a906, not ${quote(name)}`);
+export const SNAPSHOT_NAME = param({ name: 'name', required: true, type: String, description: 'Snapshot folder name' }, (raw, name) => {
+  const text = singleParam(raw, name);
+  if (text === undefined) throw new NotFoundException(`parameter ${name} is missing: which snapshot?`);
+  if (!isSnapshotName(text)) {
+    throw new BadRequestException(`parameter ${name} must be a snapshot folder name like 20221109T202035Z-355a5b4970d5a906, not ${quote(text)}`);
   }
-  return name;
-}
+  return text;
+});
 
 export function booleanParam(raw: unknown, name: string, fallback: boolean): boolean {
   const text = singleParam(raw, name);

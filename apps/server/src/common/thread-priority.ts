@@ -25,8 +25,9 @@ export function lowerThreadPoolPriority(): number {
       os.setPriority(Number(thread), COMPRESSION_NICE);
       lowered++;
     } catch {
-      // A /proc from another pid namespace names threads this process cannot address (ESRCH),
-      // and some sandboxes forbid it (EPERM): a lower priority is a nicety, never a reason not to start.
+      // A short-lived thread (not one of the pool's) may have ended since the listing (ESRCH), a /proc
+      // from another pid namespace names threads this process cannot address (ESRCH), and some
+      // sandboxes forbid it (EPERM): a lower priority is a nicety, never a reason not to start.
     }
   }
   return lowered;

@@ -1,22 +1,9 @@
-import type { LogFormat, LogLevel, Settings } from './settings';
+import type { Settings } from './settings';
 
-/** The parsed settings, injectable by class. Built once in main.ts (or by a test). */
-export class ServerConfig implements Settings {
-  readonly listenHost!: string | undefined;
-  readonly listenPort!: number;
-  readonly prometheusEndpoint!: string;
-  readonly prometheusTimeoutMs!: number;
-  readonly snapshotDir!: string;
-  readonly autoprune!: boolean;
-  readonly autopruneIntervalMs!: number;
-  readonly autopruneKeepWithinMs!: number;
-  readonly maxConcurrentDownloads!: number;
-  readonly downloadIdleTimeoutMs!: number;
-  readonly shutdownGraceMs!: number;
-  readonly authToken!: string | undefined;
-  readonly logLevel!: LogLevel;
-  readonly logFormat!: LogFormat;
+/** The parsed settings, injectable by class: its fields are those of Settings. Built once in main.ts (or by a test). */
+export interface ServerConfig extends Readonly<Settings> {}
 
+export class ServerConfig {
   constructor(settings: Settings) {
     Object.assign(this, settings);
   }

@@ -3,12 +3,10 @@ import type { ArchiveFormat } from '@prombackup/contract';
 import { Clock } from '../common/clock';
 import { MetricsService } from '../metrics/metrics.service';
 import { DownloadIdGenerator } from './download-id';
+import type { DownloadOutcomeDto } from './dto/download.dto';
 
-export interface DownloadOutcome {
-  success: boolean;
-  error_text: string | null;
-  sha256_hex: string;
-}
+/** How a download ended, as its status reports it. */
+export type DownloadOutcome = DownloadOutcomeDto;
 
 export interface DownloadRecord {
   id: string;

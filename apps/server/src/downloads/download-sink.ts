@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import type { ReadSlots } from '../archive/read-slots';
-import { OffThreadSha256 } from './offthread-sha256';
+import type { HashingPool, OffThreadSha256 } from './offthread-sha256';
 
 /** Chunks that may wait for the hashing worker before the sink stops taking more. */
 const HASH_AHEAD = 3;
@@ -23,10 +23,11 @@ export class DownloadSink extends Writable {
   constructor(
     private readonly res: ServerResponse,
     private readonly slots: ReadSlots,
+    hashing: HashingPool,
     private readonly onBytes?: (n: number) => void,
   ) {
     super({ highWaterMark: 1024 * 1024 });
-    this.hash = new OffThreadSha256(slots.memory);
+    this.hash = hashing.hash(slots.memory);
     res.on('close', () => {
       if (!res.writableFinished) this.destroy(clientGone());
     });

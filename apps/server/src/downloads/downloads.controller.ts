@@ -5,7 +5,6 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
-  ApiQuery,
   ApiTags,
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
@@ -21,7 +20,7 @@ import {
 } from '@prombackup/contract';
 import type { Response } from 'express';
 import { ErrorDto } from '../common/error.dto';
-import { formatOrDefault, quote, singleParam, snapshotNameParam } from '../common/params';
+import { ApiParams, SNAPSHOT_NAME, formatOrDefault, param, quote, singleParam } from '../common/params';
 import { DownloadRegistry } from './download-registry';
 import { DownloadsService } from './downloads.service';
 import { DownloadStatusDto } from './dto/download.dto';
@@ -29,6 +28,18 @@ import { DownloadStatusDto } from './dto/download.dto';
 const archiveContent = Object.fromEntries(
   Object.values(ARCHIVE_FORMATS).map((f) => [f.contentType, { schema: { type: 'string', format: 'binary' } }]),
 );
+
+const FORMAT = param({ name: 'format', required: false, enum: ARCHIVE_FORMAT_NAMES, description: 'Archive format (default tar)' }, formatOrDefault);
+const LEVEL = param(
+  {
+    name: 'level',
+    required: false,
+    type: Number,
+    description: `Compression level: tgz ${COMPRESSION_LEVELS.tgz.min}-${COMPRESSION_LEVELS.tgz.max} (default ${COMPRESSION_LEVELS.tgz.default}), tzst ${COMPRESSION_LEVELS.tzst.min}-${COMPRESSION_LEVELS.tzst.max} (default ${COMPRESSION_LEVELS.tzst.default})`,
+  },
+  singleParam,
+);
+const ID = param({ name: 'id', required: true, type: String }, singleParam);
 
 @ApiTags('downloads')
 @Controller()
@@ -44,14 +55,7 @@ export class DownloadsController {
     summary: 'Stream a snapshot as an archive',
     description: 'The archive is built while it is sent. Its outcome and SHA-256 are kept under the id in X-Prombackup-Download-Id.',
   })
-  @ApiQuery({ name: 'name', required: true, type: String, description: 'Snapshot folder name' })
-  @ApiQuery({ name: 'format', required: false, enum: ARCHIVE_FORMAT_NAMES, description: 'Archive format (default tar)' })
-  @ApiQuery({
-    name: 'level',
-    required: false,
-    type: Number,
-    description: `Compression level: tgz ${COMPRESSION_LEVELS.tgz.min}-${COMPRESSION_LEVELS.tgz.max} (default ${COMPRESSION_LEVELS.tgz.default}), tzst ${COMPRESSION_LEVELS.tzst.min}-${COMPRESSION_LEVELS.tzst.max} (default ${COMPRESSION_LEVELS.tzst.default})`,
-  })
+  @ApiParams(LEVEL, FORMAT, SNAPSHOT_NAME)
   @ApiProduces(...Object.values(ARCHIVE_FORMATS).map((f) => f.contentType))
   @ApiOkResponse({
     description: 'The archive',
@@ -66,27 +70,27 @@ export class DownloadsController {
   @ApiNotFoundResponse({ description: 'No name given, or no such snapshot', type: ErrorDto })
   @ApiTooManyRequestsResponse({ description: 'Too many downloads at once; see Retry-After', type: ErrorDto })
   async download(@Query() query: Record<string, unknown>, @Res() res: Response): Promise<void> {
-    const name = snapshotNameParam(query.name);
-    const format = formatOrDefault(query.format, 'format');
-    const level = levelParam(query.level, format);
+    const name = SNAPSHOT_NAME.read(query);
+    const format = FORMAT.read(query);
+    const level = levelFor(LEVEL.read(query), format);
     await this.downloads.stream({ name, format, level }, res);
   }
 
   @Get(API_PATHS.downloadStatus)
   @ApiOperation({ operationId: 'downloadStatus', summary: "A download's outcome and the SHA-256 of what was sent" })
-  @ApiQuery({ name: 'id', required: true, type: String })
+  @ApiParams(ID)
   @ApiOkResponse({ type: DownloadStatusDto })
   @ApiNotFoundResponse({ description: 'Unknown id, or its status has expired (15 minutes)', type: ErrorDto })
-  status(@Query('id') rawId: unknown): DownloadStatusDto {
-    const id = singleParam(rawId, 'id');
+  status(@Query() query: Record<string, unknown>): DownloadStatusDto {
+    const id = ID.read(query);
     const record = id === undefined || id.length > 100 ? undefined : this.registry.get(id);
     if (!record) throw new NotFoundException(id === undefined ? 'parameter id is missing' : `no download with id ${quote(id)}`);
     return { id: record.id, snapshot_name: record.snapshotName, finished: record.outcome };
   }
 }
 
-function levelParam(raw: unknown, format: ArchiveFormat): number | undefined {
-  const text = singleParam(raw, 'level');
+/** The level's text checked against the format it is for. */
+function levelFor(text: string | undefined, format: ArchiveFormat): number | undefined {
   if (text === undefined) return undefined;
   const problem = /^\d{1,2}$/.test(text) ? compressionLevelProblem(format, Number(text)) : compressionLevelProblem(format, NaN);
   if (problem) throw new BadRequestException(`parameter ${problem}, not ${quote(text)}`);

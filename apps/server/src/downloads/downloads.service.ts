@@ -3,7 +3,7 @@ import { HttpException, HttpStatus, Injectable, Logger, NotFoundException, Servi
 import { ARCHIVE_FORMATS, type ArchiveFormat, DOWNLOAD_ID_HEADER, SNAPSHOT_BYTES_HEADER, archiveFileName, formatDuration } from '@prombackup/contract';
 import type { Response } from 'express';
 import { ArchiveService } from '../archive/archive.service';
-import { ReadSlots } from '../archive/read-slots';
+import { DEFAULT_SLOTS, ReadSlots, SlotMemory } from '../archive/read-slots';
 import { ServerConfig } from '../config/server-config';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { MetricsService } from '../metrics/metrics.service';
@@ -11,6 +11,7 @@ import { SnapshotLocks } from '../snapshots/snapshot-locks';
 import { SnapshotStore } from '../snapshots/snapshot-store';
 import { DownloadRegistry } from './download-registry';
 import { DownloadSink } from './download-sink';
+import { HashingPool } from './offthread-sha256';
 import { describeStreamError } from './stream-errors';
 
 export interface DownloadRequest {
@@ -31,6 +32,8 @@ export class DownloadsService {
     private readonly metrics: MetricsService,
     private readonly config: ServerConfig,
     private readonly lifecycle: LifecycleService,
+    private readonly hashing: HashingPool,
+    private readonly slotMemory: SlotMemory,
   ) {}
 
   /**
@@ -56,12 +59,15 @@ export class DownloadsService {
       throw new NotFoundException(`snapshot ${folder.name} is being pruned`);
     }
     const record = this.registry.start(folder.name, request.format);
+    // Tracked from here, before the first await: a shutdown that begins now waits for this download.
+    const abort = new AbortController();
+    const untrack = this.lifecycle.track({ abort: (reason) => abort.abort(new Error(reason)), statusFollows: true });
     const stopTimer = this.metrics.downloadDuration.startTimer({ format: request.format });
     const bytesSent = this.metrics.downloadBytes.labels({ format: request.format });
     // Metadata only, and a failure here only costs the client its progress total.
     const snapshotBytes = await this.store.size(folder).catch(() => undefined);
-    const slots = new ReadSlots();
-    const sink = new DownloadSink(res, slots, (n) => bytesSent.inc(n));
+    const slots = new ReadSlots(DEFAULT_SLOTS, this.slotMemory);
+    const sink = new DownloadSink(res, slots, this.hashing, (n) => bytesSent.inc(n));
 
     res.status(200);
     res.setHeader('Content-Type', ARCHIVE_FORMATS[request.format].contentType);
@@ -72,8 +78,6 @@ export class DownloadsService {
     // The client learns the download id even if the archive fails before its first byte.
     res.flushHeaders();
 
-    const abort = new AbortController();
-    const untrack = this.lifecycle.track({ abort: (reason) => abort.abort(new Error(reason)), statusFollows: true });
     const idle = this.watchProgress(sink, abort);
     let errorText: string | null = null;
     try {

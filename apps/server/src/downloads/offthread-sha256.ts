@@ -1,77 +1,77 @@
 import os from 'node:os';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Worker } from 'node:worker_threads';
+import { SLOT_BYTES } from '../archive/read-slots';
+import { type FromSha256Worker, type ToSha256Worker, sha256Worker } from './sha256.worker';
 
-const SLOT_BYTES = 1024 * 1024;
 const SLOTS = 4;
 
 // A worker hashes for many downloads: a thread per download would cost an isolate each.
-// Kept as source text so the same code runs from the compiled server and from TypeScript tests.
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const streams = new Map();
-parentPort.on('message', ([op, id, a, b, c]) => {
-  const s = streams.get(id);
-  if (op === 'open') streams.set(id, { hash: createHash('sha256'), ring: new Uint8Array(a) });
-  else if (op === 'update') {
-    if (s) s.hash.update(s.ring.subarray(a * ${SLOT_BYTES}, a * ${SLOT_BYTES} + b));
-    parentPort.postMessage(['free', id, a]);
-  } else if (op === 'shared') {
-    // The memory comes with every message rather than being kept: a download's read slots are
-    // freed only once no thread holds them, and this thread seldom collects its garbage.
-    if (s) s.hash.update(new Uint8Array(a, b, c));
-    parentPort.postMessage(['hashed', id, b]);
-  } else if (op === 'digest') {
-    parentPort.postMessage(['digest', id, s.hash.digest('hex')]);
-    streams.delete(id);
-  }
-});
-`;
-
-type Message = ['free', number, number] | ['hashed', number, number] | ['digest', number, string];
+type Message = FromSha256Worker;
 type Listener = (message: Message) => void;
 type HashingWorker = { worker: Worker; listeners: Map<number, Listener>; failure?: Error };
 
-// Rings are reused: shared memory is only returned once both threads have collected their
-// garbage, which an idle worker rarely does.
-const idleRings: SharedArrayBuffer[] = [];
-
 /**
  * At most one hashing thread per core, and two at most. The second starts only when downloads
- * overlap: four tar downloads kept one worker 85-90% busy, and it held the others back.
+ * overlap, when one worker alone would hold them back (docs/performance.md, "How the data flows").
  */
 export const MAX_HASHING_WORKERS = Math.min(2, os.availableParallelism());
 
-const workers: HashingWorker[] = [];
-let nextId = 0;
+/**
+ * The hashing threads every download shares, and the rings of finished downloads (shared memory
+ * is returned only once both threads have collected their garbage, which an idle worker rarely
+ * does). A Nest provider: Nest ends the threads when the application closes.
+ */
+@Injectable()
+export class HashingPool implements OnModuleDestroy {
+  private readonly workers: HashingWorker[] = [];
+  private readonly idleRings: SharedArrayBuffer[] = [];
+  private nextId = 0;
 
-/** The worker for a new stream: an idle one, else a new one while there is room, else the least busy. */
-function hashingWorker(): HashingWorker {
-  const idle = workers.find((w) => w.listeners.size === 0);
-  if (idle) return idle;
-  if (workers.length < MAX_HASHING_WORKERS) return startWorker();
-  return workers.reduce((a, b) => (b.listeners.size < a.listeners.size ? b : a));
-}
+  /** A SHA-256 for a new stream; `shared` is memory its chunks may lie in (see updateShared). */
+  hash(shared?: SharedArrayBuffer): OffThreadSha256 {
+    return new OffThreadSha256(this.nextId++, this.pick(), this.idleRings.pop() ?? new SharedArrayBuffer(SLOT_BYTES * SLOTS), this.idleRings, shared);
+  }
 
-function startWorker(): HashingWorker {
-  // Hashing allocates little and steadily: a tight heap keeps the worker's share of memory small.
-  const worker = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
-  worker.unref();
-  const state: HashingWorker = { worker, listeners: new Map() };
-  worker.on('message', (message: Message) => state.listeners.get(message[1])?.(message));
-  worker.on('error', (err) => {
-    state.failure = err;
-    // New streams go to the others, or to a new worker.
-    workers.splice(workers.indexOf(state), 1);
-    for (const listener of state.listeners.values()) listener(['free', -1, -1]);
-  });
-  workers.push(state);
-  return state;
-}
+  /** Hashing threads running now. */
+  get workerCount(): number {
+    return this.workers.length;
+  }
 
-/** Hashing threads running now (for tests and diagnostics). */
-export function hashingWorkerCount(): number {
-  return workers.length;
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all(this.workers.splice(0).map((w) => w.worker.terminate()));
+  }
+
+  /** An idle worker, else a new one while there is room, else the least busy. */
+  private pick(): HashingWorker {
+    const idle = this.workers.find((w) => w.listeners.size === 0);
+    if (idle) return idle;
+    if (this.workers.length < MAX_HASHING_WORKERS) return this.start();
+    return this.workers.reduce((a, b) => (b.listeners.size < a.listeners.size ? b : a));
+  }
+
+  private start(): HashingWorker {
+    // Hashing allocates little and steadily: a tight heap keeps the worker's share of memory small.
+    const worker = new Worker(`(${sha256Worker.toString()})()`, {
+      eval: true,
+      workerData: { slotBytes: SLOT_BYTES },
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
+    });
+    worker.unref();
+    const state: HashingWorker = { worker, listeners: new Map() };
+    worker.on('message', (message: Message) => state.listeners.get(message[1])?.(message));
+    const lost = (err: Error) => {
+      state.failure ??= err;
+      // New streams go to the others, or to a new worker.
+      const at = this.workers.indexOf(state);
+      if (at >= 0) this.workers.splice(at, 1);
+      for (const listener of state.listeners.values()) listener(['free', -1, -1]);
+    };
+    worker.on('error', lost);
+    worker.on('exit', () => lost(new Error('the hashing thread stopped')));
+    this.workers.push(state);
+    return state;
+  }
 }
 
 /**
@@ -82,10 +82,7 @@ export function hashingWorkerCount(): number {
  * Bytes that already lie in shared memory (the download's read slots) are hashed where they lie.
  */
 export class OffThreadSha256 {
-  private readonly id = nextId++;
-  private readonly worker = hashingWorker();
-  private readonly memory = idleRings.pop() ?? new SharedArrayBuffer(SLOT_BYTES * SLOTS);
-  private readonly slots = new Uint8Array(this.memory);
+  private readonly slots: Uint8Array;
   private readonly free: number[] = Array.from({ length: SLOTS }, (_, i) => i);
   private wakeUp?: () => void;
   private digestResolve?: (hex: string) => void;
@@ -93,8 +90,15 @@ export class OffThreadSha256 {
   private readonly sharedWaiting: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private closed = false;
 
-  /** `shared`: memory that chunks given to updateShared() lie in. */
-  constructor(private readonly shared?: SharedArrayBuffer) {
+  /** Made by HashingPool.hash(). */
+  constructor(
+    private readonly id: number,
+    private readonly worker: HashingWorker,
+    private readonly memory: SharedArrayBuffer,
+    private readonly idleRings: SharedArrayBuffer[],
+    private readonly shared?: SharedArrayBuffer,
+  ) {
+    this.slots = new Uint8Array(memory);
     this.worker.listeners.set(this.id, (message) => {
       if (message[0] === 'free') {
         if (message[2] >= 0) this.free.push(message[2]);
@@ -106,7 +110,7 @@ export class OffThreadSha256 {
         this.digestResolve?.(message[2]);
       }
     });
-    this.worker.worker.postMessage(['open', this.id, this.memory]);
+    this.post(['open', this.id, this.memory]);
   }
 
   /**
@@ -114,12 +118,13 @@ export class OffThreadSha256 {
    * Resolves once the worker is done with those bytes; until then they must not change.
    */
   updateShared(chunk: Buffer): Promise<void> {
-    if (chunk.buffer !== this.shared) return Promise.reject(new Error('updateShared() needs a chunk in the shared memory'));
+    const shared = this.shared;
+    if (!shared || chunk.buffer !== shared) return Promise.reject(new Error('updateShared() needs a chunk in the shared memory'));
     if (this.worker.failure) return Promise.reject(this.worker.failure);
     if (this.closed) return Promise.reject(new Error('the download ended before these bytes were hashed'));
     return new Promise<void>((resolve, reject) => {
       this.sharedWaiting.push({ resolve, reject });
-      this.worker.worker.postMessage(['shared', this.id, this.shared, chunk.byteOffset, chunk.length]);
+      this.post(['shared', this.id, shared, chunk.byteOffset, chunk.length]);
     });
   }
 
@@ -136,7 +141,7 @@ export class OffThreadSha256 {
       const slot = this.free.pop()!;
       const part = chunk.subarray(offset, offset + SLOT_BYTES);
       this.slots.set(part, slot * SLOT_BYTES);
-      this.worker.worker.postMessage(['update', this.id, slot, part.length]);
+      this.post(['update', this.id, slot, part.length]);
     }
   }
 
@@ -148,12 +153,16 @@ export class OffThreadSha256 {
     try {
       return await new Promise<string>((resolve) => {
         this.digestResolve = resolve;
-        this.worker.worker.postMessage(['digest', this.id]);
+        this.post(['digest', this.id]);
       });
     } finally {
       this.worker.listeners.delete(this.id);
-      idleRings.push(this.memory);
+      this.idleRings.push(this.memory);
     }
+  }
+
+  private post(message: ToSha256Worker): void {
+    this.worker.worker.postMessage(message);
   }
 
   private failShared(err: Error): void {

@@ -1,4 +1,4 @@
-import { SnapshotDirError, SnapshotReadError, UnsupportedEntryError } from '../snapshots/snapshot-store';
+import { SnapshotDirError, SnapshotReadError, UnsupportedEntryError, describeCode, scrubPaths } from '../snapshots/snapshot-errors';
 
 /** What went wrong with a download, in words for its status; never an absolute path. */
 export function describeStreamError(err: NodeJS.ErrnoException): string {
@@ -10,16 +10,11 @@ export function describeStreamError(err: NodeJS.ErrnoException): string {
     return 'client closed the connection before the archive was complete';
   }
   if (err.code === 'ENOENT') return 'a file of the snapshot was removed while it was being streamed';
-  if (err.code === 'EACCES' || err.code === 'EPERM') return 'a file of the snapshot cannot be read (permission denied)';
+  if (err.code === 'EACCES' || err.code === 'EPERM') return `a file of the snapshot cannot be read: ${describeCode(err.code)}`;
   // tar-stream's words when an entry's bytes differ from the size in its header.
   if (/^size mismatch$/i.test(err.message)) {
     return 'a file of the snapshot changed size (was truncated or grew) while it was being streamed';
   }
   // Keep messages free of absolute paths: only snapshot-relative names appear in our own errors.
   return scrubPaths(err.message);
-}
-
-/** Node quotes paths in its errno messages ('ENOENT: …, open '/a/b''); drop them. */
-function scrubPaths(message: string): string {
-  return message.replace(/'\/[^']*'/g, "'…'").replace(/"\/[^"]*"/g, '"…"');
 }

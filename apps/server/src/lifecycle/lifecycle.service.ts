@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { formatDuration } from '@prombackup/contract';
 
 /** What a running download (or snapshot request) offers the shutdown: a way to stop it. */
 export interface ActiveWork {
@@ -50,7 +51,7 @@ export class LifecycleService {
   async drain(graceMs: number): Promise<void> {
     this.drainingSince ??= Date.now();
     if (this.downloads.size > 0) {
-      this.logger.log(`waiting up to ${graceMs / 1000}s for ${this.downloads.size} running request(s) (downloads, snapshots) to finish`);
+      this.logger.log(`waiting up to ${formatDuration(graceMs)} for ${this.downloads.size} running request(s) (downloads, snapshots) to finish`);
     }
     const deadline = this.drainingSince + graceMs;
     while (this.downloads.size > 0 && Date.now() < deadline) {

@@ -1,5 +1,6 @@
 import { type INestApplication, Logger } from '@nestjs/common';
 import type { Server } from 'node:http';
+import { formatDuration } from '@prombackup/contract';
 import { LifecycleService } from './lifecycle.service';
 
 /**
@@ -16,7 +17,7 @@ export function handleShutdownSignals(app: INestApplication, graceMs: number): v
       process.exit(1);
     }
     stopping = true;
-    logger.log(`${signal}: refusing new downloads, giving running ones up to ${graceMs / 1000}s`);
+    logger.log(`${signal}: refusing new downloads, giving running ones up to ${formatDuration(graceMs)}`);
     (async () => {
       await lifecycle.drain(graceMs);
       (app.getHttpServer() as Server).closeAllConnections();

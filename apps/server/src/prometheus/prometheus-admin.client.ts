@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { isSnapshotName } from '@prombackup/contract';
+import { HttpException, HttpStatus, Injectable } from '@nestjs/common';
+import { formatDuration, isSnapshotName } from '@prombackup/contract';
 import { ServerConfig } from '../config/server-config';
 import { type Exchange, type ExchangeError, exchange } from './http-exchange';
 
@@ -7,13 +7,21 @@ import { type Exchange, type ExchangeError, exchange } from './http-exchange';
 export const PROMETHEUS_FAILURES = ['unreachable', 'timeout', 'admin_api_disabled', 'refused', 'bad_response'] as const;
 export type PrometheusFailure = (typeof PROMETHEUS_FAILURES)[number];
 
-/** Why Prometheus could not give us a snapshot, in words an operator can act on. */
-export class PrometheusError extends Error {
+const STATUS: Record<PrometheusFailure, number> = {
+  unreachable: HttpStatus.SERVICE_UNAVAILABLE,
+  timeout: HttpStatus.GATEWAY_TIMEOUT,
+  admin_api_disabled: HttpStatus.BAD_GATEWAY,
+  refused: HttpStatus.BAD_GATEWAY,
+  bad_response: HttpStatus.BAD_GATEWAY,
+};
+
+/** Why Prometheus could not give us a snapshot, in words an operator can act on, with its HTTP status. */
+export class PrometheusError extends HttpException {
   constructor(
     readonly failure: PrometheusFailure,
     message: string,
   ) {
-    super(message);
+    super(message, STATUS[failure]);
   }
 }
 
@@ -32,7 +40,7 @@ export class PrometheusAdminClient {
     const timedOut = () =>
       new PrometheusError(
         'timeout',
-        `Prometheus at ${endpoint} did not answer the snapshot request within ${formatSeconds(this.config.prometheusTimeoutMs)} ` +
+        `Prometheus at ${endpoint} did not answer the snapshot request within ${formatDuration(this.config.prometheusTimeoutMs)} ` +
           '(prometheus_timeout; snapshots of a large head block can take minutes)',
       );
     let response: Exchange;
@@ -88,10 +96,6 @@ export class PrometheusAdminClient {
     }
     return name;
   }
-}
-
-function formatSeconds(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
 }
 
 /** The start of a body, on one line, without control characters: safe to quote in a message. */

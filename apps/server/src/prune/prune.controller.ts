@@ -1,11 +1,21 @@
 import { Controller, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiConsumes, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { API_PATHS, DEFAULT_KEEP_WITHIN } from '@prombackup/contract';
 import type { Request } from 'express';
 import { ErrorDto } from '../common/error.dto';
-import { durationParam, requestParams } from '../common/params';
+import { ApiParams, durationParam, param, requestParams } from '../common/params';
 import { PruneResultDto } from './dto/prune.dto';
 import { PruneService } from './prune.service';
+
+const KEEP_WITHIN = param(
+  {
+    name: 'keep_within',
+    required: false,
+    type: String,
+    description: `Go duration such as 1h, 12h, 90m; snapshots younger than this are kept (default ${DEFAULT_KEEP_WITHIN})`,
+  },
+  (raw, name) => durationParam(raw, name, DEFAULT_KEEP_WITHIN),
+);
 
 @ApiTags('snapshots')
 @Controller()
@@ -20,17 +30,12 @@ export class PruneController {
     description: 'Never removes a snapshot being streamed, nor anything that is not a snapshot folder.',
   })
   @ApiConsumes('application/x-www-form-urlencoded')
-  @ApiQuery({
-    name: 'keep_within',
-    required: false,
-    type: String,
-    description: `Go duration such as 1h, 12h, 90m; snapshots younger than this are kept (default ${DEFAULT_KEEP_WITHIN})`,
-  })
+  @ApiParams(KEEP_WITHIN)
   @ApiOkResponse({ type: PruneResultDto })
   @ApiBadRequestResponse({ description: 'keep_within is not a duration, or negative', type: ErrorDto })
   async prune(@Req() req: Request): Promise<PruneResultDto> {
     const params = requestParams(req.query, req.body);
-    const keepWithinMs = durationParam(params.keep_within, 'keep_within', DEFAULT_KEEP_WITHIN);
+    const keepWithinMs = KEEP_WITHIN.read(params);
     return this.pruneService.prune(keepWithinMs, 'request');
   }
 }

@@ -1,8 +1,10 @@
-/** Thrown when a name does not lead to a snapshot folder under snapshot_dir. */
-export class SnapshotNotFoundError extends Error {}
+import { NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 
-/** Thrown when snapshot_dir itself cannot be read. */
-export class SnapshotDirError extends Error {}
+/** Thrown when a name does not lead to a snapshot folder under snapshot_dir: a 404. */
+export class SnapshotNotFoundError extends NotFoundException {}
+
+/** Thrown when snapshot_dir itself cannot be read: a 503, the server cannot serve snapshots. */
+export class SnapshotDirError extends ServiceUnavailableException {}
 
 /** Thrown when a path inside a snapshot is something we must not archive (a link, a FIFO, …). */
 export class UnsupportedEntryError extends Error {}

@@ -101,7 +101,7 @@ export class SnapshotStore {
       if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') {
         throw new SnapshotReadError(`the snapshot folder ${folder.name} was removed while it was being streamed`, code);
       }
-      if (code === 'EACCES' || code === 'EPERM') throw new SnapshotReadError(`cannot read ${folder.name}: permission denied`, code);
+      if (code === 'EACCES' || code === 'EPERM') throw new SnapshotReadError(`cannot read ${folder.name}: ${describeCode(code)}`, code);
       throw new SnapshotReadError(`cannot read ${folder.name}: ${describeCode(code)}`, code);
     }
   }

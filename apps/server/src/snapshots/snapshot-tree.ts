@@ -226,7 +226,7 @@ export class SnapshotTree {
       const what = code === 'ENOENT' ? 'was removed' : 'was replaced by something that is not a folder';
       return new SnapshotReadError(`${relativePath} ${what} while the snapshot was being streamed`, code);
     }
-    if (code === 'EACCES' || code === 'EPERM') return new SnapshotReadError(`cannot read ${relativePath}: permission denied`, code);
+    if (code === 'EACCES' || code === 'EPERM') return new SnapshotReadError(`cannot read ${relativePath}: ${describeCode(code)}`, code);
     if (code) return new SnapshotReadError(`cannot read ${relativePath}: ${describeCode(code)}`, code);
     return new SnapshotReadError(`cannot read ${relativePath}: ${scrubPaths((err as Error).message ?? String(err))}`);
   }

@@ -8,17 +8,21 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiQuery,
   ApiResponse,
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { booleanParam, formatParam, requestParams, snapshotNameParam } from '../common/params';
+import { ApiParams, SNAPSHOT_NAME, booleanParam, formatParam, param, requestParams } from '../common/params';
 import { ErrorDto } from '../common/error.dto';
 import { SnapshotCreatedDto, SnapshotDeletedDto, SnapshotListDto } from './dto/snapshot.dto';
 import { SnapshotsService } from './snapshots.service';
 import { API_PATHS, ARCHIVE_FORMAT_NAMES } from '@prombackup/contract';
+
+const SKIP_HEAD = param({ name: 'skip_head', required: false, type: Boolean, description: 'Leave out the in-memory head block' }, (raw, name) =>
+  booleanParam(raw, name, false),
+);
+const DOWNLOAD_FORMAT = param({ name: 'download_format', required: false, enum: ARCHIVE_FORMAT_NAMES, description: 'Format for the Location link' }, formatParam);
 
 @ApiTags('snapshots')
 @Controller()
@@ -34,8 +38,7 @@ export class SnapshotsController {
       'Parameters come from the query string or a urlencoded form. Answers 303 with Location ./download?name=…, so a browser form turns straight into a download.',
   })
   @ApiConsumes('application/x-www-form-urlencoded')
-  @ApiQuery({ name: 'skip_head', required: false, type: Boolean, description: 'Leave out the in-memory head block' })
-  @ApiQuery({ name: 'download_format', required: false, enum: ARCHIVE_FORMAT_NAMES, description: 'Format for the Location link' })
+  @ApiParams(DOWNLOAD_FORMAT, SKIP_HEAD)
   @ApiResponse({
     status: 303,
     description: 'Snapshot taken',
@@ -48,8 +51,8 @@ export class SnapshotsController {
   @ApiGatewayTimeoutResponse({ description: 'Prometheus did not answer in time', type: ErrorDto })
   async create(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<SnapshotCreatedDto> {
     const params = requestParams(req.query, req.body);
-    const skipHead = booleanParam(params.skip_head, 'skip_head', false);
-    const format = formatParam(params.download_format, 'download_format');
+    const skipHead = SKIP_HEAD.read(params);
+    const format = DOWNLOAD_FORMAT.read(params);
     // 'close' before the answer is written means the client hung up while Prometheus worked.
     const requester = new AbortController();
     res.once('close', () => requester.abort());
@@ -65,14 +68,14 @@ export class SnapshotsController {
     summary: 'Remove one snapshot folder',
     description: 'Refused with 409 while a download streams it. The name follows the same rules as for a download.',
   })
-  @ApiQuery({ name: 'name', required: true, type: String, description: 'Snapshot folder name' })
+  @ApiParams(SNAPSHOT_NAME)
   @ApiOkResponse({ type: SnapshotDeletedDto })
   @ApiBadRequestResponse({ description: 'The name is not a snapshot folder name', type: ErrorDto })
   @ApiNotFoundResponse({ description: 'No name given, or no such snapshot', type: ErrorDto })
   @ApiConflictResponse({ description: 'A download is streaming this snapshot', type: ErrorDto })
   @ApiServiceUnavailableResponse({ description: 'snapshot_dir cannot be read or written', type: ErrorDto })
-  async remove(@Query('name') rawName: unknown): Promise<SnapshotDeletedDto> {
-    const name = snapshotNameParam(rawName);
+  async remove(@Query() query: Record<string, unknown>): Promise<SnapshotDeletedDto> {
+    const name = SNAPSHOT_NAME.read(query);
     await this.snapshots.remove(name);
     return { name };
   }

@@ -1,4 +1,4 @@
-import { API_PATHS, ARCHIVE_FORMAT_NAMES, formatDuration } from '@prombackup/contract';
+import { API_PATHS, ARCHIVE_FORMAT_NAMES, formatBytes, formatDuration } from '@prombackup/contract';
 import type { DownloadRecord } from '../downloads/download-registry';
 import type { SnapshotInfoDto } from '../snapshots/dto/snapshot.dto';
 import type { SnapshotUsageReport } from '../snapshots/snapshot-usage';
@@ -99,15 +99,4 @@ export function esc(text: string): string {
 function formatTime(iso: string | null): string {
   if (!iso) return '<span class="muted">?</span>';
   return `<time datetime="${esc(iso)}">${esc(iso.replace('T', ' ').replace(/(\.\d+)?Z$/, ''))}</time>`;
-}
-
-function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let value = n;
-  while (value >= 1024 && i < units.length - 1) {
-    value /= 1024;
-    i++;
-  }
-  return `${i === 0 ? value : value.toFixed(1)} ${units[i]}`;
 }

@@ -1,22 +1,4 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ARCHIVE_FORMAT_NAMES } from '@prombackup/contract';
-
-export class CreateSnapshotQueryDto {
-  @ApiProperty({
-    required: false,
-    type: Boolean,
-    default: false,
-    description: "Leave out the in-memory head block (data of the last hours not yet written to a block)",
-  })
-  skip_head?: boolean;
-
-  @ApiProperty({
-    required: false,
-    enum: ARCHIVE_FORMAT_NAMES,
-    description: 'Format to put into the Location of the answer, so a browser form turns into a download',
-  })
-  download_format?: string;
-}
 
 export class SnapshotCreatedDto {
   @ApiProperty({ example: '20221109T202035Z-355a5b4970d5a906', description: 'Name of the new snapshot folder' })
