@@ -11,6 +11,7 @@ import { describeFolder, sha256 } from './support/archive';
 import { COMPRESSION_NICE } from '../apps/server/src/common/thread-priority';
 import { type ServerProcess, startServer } from './support/processes';
 import { statusOf } from './support/downloads';
+import { words } from './support/text';
 
 const MiB = 1024 * 1024;
 const NAME = '20240101T000000Z-0123456789abcdef';
@@ -20,22 +21,6 @@ const PROBE_LIMIT_MS = 1_000;
 let tmp: string;
 let snapshotDir: string;
 let server: ServerProcess;
-
-/** Words from a small vocabulary in pseudo-random order: compressible, and slow work at high levels. */
-function words(length: number, seed: number): Buffer {
-  const vocabulary = Array.from({ length: 512 }, (_, i) => `w${((i * 2_654_435_761) >>> 0).toString(36)} `);
-  const parts: string[] = [];
-  let x = seed;
-  for (let n = 0; n < length; ) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    const word = vocabulary[(x >>> 0) % vocabulary.length];
-    parts.push(word);
-    n += word.length;
-  }
-  return Buffer.from(parts.join('')).subarray(0, length);
-}
 
 beforeAll(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'prombackup-heavy-'));

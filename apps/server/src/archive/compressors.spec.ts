@@ -14,26 +14,11 @@ import { COMPRESSION_LEVELS } from '@prombackup/contract';
 import { createTarCompressor, RESET_BEFORE_FILES_OVER } from './compressors';
 import { GZIP_BLOCK_BYTES, gzipMemberOptions } from './parallel-gzip';
 import { ZSTD_OVERLAP_LOG, ZSTD_SHORT_OVERLAP_MAX_LEVEL, zstdParameters } from './zstd-settings';
+import { words } from '../../../../test/support/text';
 
 const MiB = 1024 * 1024;
 type Format = 'tgz' | 'tzst';
 const FORMATS: Format[] = ['tgz', 'tzst'];
-
-/** Text from a small vocabulary in pseudo-random order: compresses well, but never repeats itself. */
-function words(length: number, seed: number): Buffer {
-  const vocabulary = Array.from({ length: 512 }, (_, i) => `w${((i * 2_654_435_761) >>> 0).toString(36)} `);
-  const parts: string[] = [];
-  let x = seed;
-  for (let n = 0; n < length; ) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    const word = vocabulary[(x >>> 0) % vocabulary.length];
-    parts.push(word);
-    n += word.length;
-  }
-  return Buffer.from(parts.join('')).subarray(0, length);
-}
 
 async function makeTar(entries: [name: string, content: Buffer][]): Promise<Buffer> {
   const p = pack();

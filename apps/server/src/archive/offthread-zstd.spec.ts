@@ -7,24 +7,9 @@ import { decompress } from 'zstd-napi';
 import { COMPRESSION_NICE } from '../common/thread-priority';
 import { OffThreadZstd } from './offthread-zstd';
 import { zstdParameters } from './zstd-settings';
+import { words } from '../../../../test/support/text';
 
 const MiB = 1024 * 1024;
-
-/** Words from a small vocabulary in pseudo-random order: compressible, and slow work for zstd's high levels. */
-function words(length: number): Buffer {
-  const vocabulary = Array.from({ length: 512 }, (_, i) => `w${((i * 2_654_435_761) >>> 0).toString(36)} `);
-  const parts: string[] = [];
-  let x = 7;
-  for (let n = 0; n < length; ) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    const word = vocabulary[(x >>> 0) % vocabulary.length];
-    parts.push(word);
-    n += word.length;
-  }
-  return Buffer.from(parts.join('')).subarray(0, length);
-}
 
 /** Compresses `input` as one frame into `out`, which is handed out piece by piece as it fills. */
 async function compressAll(zstd: OffThreadZstd, input: Buffer, out: Buffer): Promise<Buffer> {
