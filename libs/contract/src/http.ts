@@ -12,6 +12,7 @@ export const API_PATHS = {
   snapshot: '/api/snapshot',
   snapshots: '/api/snapshots',
   download: '/api/download',
+  snapshotContents: '/api/snapshot_contents',
   downloadStatus: '/api/download_status',
   prune: '/api/prune',
 } as const;

@@ -4,3 +4,4 @@ export * from './formats';
 export * from './http';
 export * from './snapshot-name';
 export * from './units';
+export * from './block-ulid';

@@ -1,6 +1,6 @@
-import { BadRequestException } from '@nestjs/common';
+import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { describe, expect, it } from 'vitest';
-import { booleanParam, durationParam, formatOrDefault, formatParam, quote, requestParams, singleParam } from './params';
+import { BLOCKS, REQUIRED_SNAPSHOT_NAME, SNAPSHOT_NAME, booleanParam, durationParam, formatOrDefault, formatParam, quote, requestParams, singleParam } from './params';
 
 /** The 400 a call throws; fails the test when it throws nothing or something else. */
 function badRequest(call: () => unknown): string {
@@ -151,5 +151,71 @@ describe('quote', () => {
     const quoted = quote('x'.repeat(10_000));
     expect(quoted.length).toBeLessThan(80);
     expect(quoted).toContain('…');
+  });
+});
+
+describe('snapshot names', () => {
+  it('is 404 when missing for the Go-compatible endpoints, 400 for snapshot_contents; malformed is 400 for both', () => {
+    expect(() => SNAPSHOT_NAME.read({})).toThrow(NotFoundException);
+    expect(badRequest(() => REQUIRED_SNAPSHOT_NAME.read({}))).toBe('parameter name is missing: which snapshot?');
+    expect(badRequest(() => REQUIRED_SNAPSHOT_NAME.read({ name: '' }))).toContain('missing');
+    for (const bad of ['../etc', 'a', 'a-b/c', '20240101T000000Z-abc ']) {
+      expect(badRequest(() => REQUIRED_SNAPSHOT_NAME.read({ name: bad }))).toContain('must be a snapshot folder name');
+      expect(badRequest(() => SNAPSHOT_NAME.read({ name: bad }))).toContain('must be a snapshot folder name');
+    }
+    expect(REQUIRED_SNAPSHOT_NAME.read({ name: '20240101T000000Z-abc' })).toBe('20240101T000000Z-abc');
+  });
+});
+
+describe('blocks', () => {
+  const A = '01HAAAAAAAAAAAAAAAAAAAAAAA';
+  const B = '7ZZZZZZZZZZZZZZZZZZZZZZZZZ';
+
+  it('is undefined when absent, and the ULIDs in order when given', () => {
+    expect(BLOCKS.read({})).toBeUndefined();
+    expect(BLOCKS.read({ blocks: A })).toEqual([A]);
+    expect(BLOCKS.read({ blocks: `${B},${A}` })).toEqual([B, A]);
+  });
+
+  it('refuses an empty list: an empty blocks= must not mean the whole snapshot', () => {
+    expect(badRequest(() => BLOCKS.read({ blocks: '' }))).toContain('parameter blocks is empty');
+  });
+
+  it.each([
+    'nonsense',
+    `${A},`,
+    `,${A}`,
+    `${A},,${B}`,
+    `${A} `,
+    `${A}, ${B}`,
+    A.toLowerCase(),
+    `8${A.slice(1)}`,
+    `${A.slice(0, 25)}I`,
+    `${A.slice(0, 25)}U`,
+    `${A}0`,
+    '../../etc',
+  ])('refuses %j with a 400 naming the bad values', (text) => {
+    const message = badRequest(() => BLOCKS.read({ blocks: text }));
+    expect(message).toContain('parameter blocks must list block ULIDs');
+    const bad = text.split(',').find((u) => !/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/.test(u))!;
+    expect(message).toContain(JSON.stringify(bad));
+  });
+
+  it('refuses a repeated ULID, a repeated parameter and a non-string value', () => {
+    expect(badRequest(() => BLOCKS.read({ blocks: `${A},${B},${A}` }))).toBe(`parameter blocks lists ${A} more than once`);
+    expect(badRequest(() => BLOCKS.read({ blocks: [A, B] }))).toContain('more than once');
+    expect(badRequest(() => BLOCKS.read({ blocks: { a: A } }))).toContain('plain value');
+  });
+
+  it('keeps a long error short', () => {
+    const message = badRequest(() => BLOCKS.read({ blocks: Array.from({ length: 50 }, (_, i) => `bad${i}`.padEnd(300, 'x')).join(',') }));
+    expect(message.length).toBeLessThan(600);
+  });
+
+  it('documents the same rule as a pattern in the spec', () => {
+    const pattern = new RegExp((BLOCKS.doc as { pattern: string }).pattern);
+    expect(pattern.test(`${A},${B}`)).toBe(true);
+    expect(pattern.test(`${A},`)).toBe(false);
+    expect(pattern.test(A.toLowerCase())).toBe(false);
   });
 });

@@ -3,8 +3,11 @@ import { ApiQuery, type ApiQueryOptions } from '@nestjs/swagger';
 import {
   ARCHIVE_FORMAT_NAMES,
   type ArchiveFormat,
+  BLOCK_LIST_SEPARATOR,
+  BLOCK_ULID_PATTERN,
   DEFAULT_ARCHIVE_FORMAT,
   isArchiveFormat,
+  isBlockUlid,
   isSnapshotName,
   parseBoolean,
   parseDuration,
@@ -55,14 +58,56 @@ export function singleParam(raw: unknown, name: string): string | undefined {
  * 404 (which snapshot?), a name that is not a plain snapshot folder name is 400. GET /api/download
  * and DELETE /api/snapshot both take it.
  */
-export const SNAPSHOT_NAME = param({ name: 'name', required: true, type: String, description: 'Snapshot folder name' }, (raw, name) => {
+export const SNAPSHOT_NAME = param({ name: 'name', required: true, type: String, description: 'Snapshot folder name' }, (raw, name) =>
+  snapshotName(raw, name, () => new NotFoundException(`parameter ${name} is missing: which snapshot?`)),
+);
+
+/** The same name for endpoints new to this server, where a missing name is a bad request (400) like any other. */
+export const REQUIRED_SNAPSHOT_NAME = param({ name: 'name', required: true, type: String, description: 'Snapshot folder name' }, (raw, name) =>
+  snapshotName(raw, name, () => new BadRequestException(`parameter ${name} is missing: which snapshot?`)),
+);
+
+function snapshotName(raw: unknown, name: string, missing: () => Error): string {
   const text = singleParam(raw, name);
-  if (text === undefined) throw new NotFoundException(`parameter ${name} is missing: which snapshot?`);
+  if (text === undefined) throw missing();
   if (!isSnapshotName(text)) {
     throw new BadRequestException(`parameter ${name} must be a snapshot folder name like 20221109T202035Z-355a5b4970d5a906, not ${quote(text)}`);
   }
   return text;
-});
+}
+
+/**
+ * Block ULIDs, comma-separated, each once: the blocks a download is limited to. Absent means the
+ * whole snapshot; present it must list at least one.
+ */
+const ULID = BLOCK_ULID_PATTERN.source.replace(/^\^|\$$/g, '');
+
+export const BLOCKS = param(
+  {
+    name: 'blocks',
+    required: false,
+    type: String,
+    description:
+      'Comma-separated block ULIDs (as listed by snapshot_contents): the archive holds only these blocks. Each must be a block of the snapshot.',
+    example: '01HXYZ0123456789ABCDEFGHJK,01HXZ00123456789ABCDEFGHJK',
+    pattern: `^${ULID}(,${ULID})*$`,
+  },
+  (raw, name) => {
+    if (raw === '') throw new BadRequestException(`parameter ${name} is empty: list at least one block ULID, or leave it out for the whole snapshot`);
+    const text = singleParam(raw, name);
+    if (text === undefined) return undefined;
+    const ulids = text.split(BLOCK_LIST_SEPARATOR);
+    const malformed = ulids.filter((ulid) => !isBlockUlid(ulid));
+    if (malformed.length > 0) {
+      throw new BadRequestException(
+        `parameter ${name} must list block ULIDs (26 characters of Crockford base32, upper case) separated by commas; not ULIDs: ${malformed.slice(0, 5).map(quote).join(', ')}${malformed.length > 5 ? ', …' : ''}`,
+      );
+    }
+    const repeated = ulids.filter((ulid, i) => ulids.indexOf(ulid) !== i);
+    if (repeated.length > 0) throw new BadRequestException(`parameter ${name} lists ${[...new Set(repeated)].join(', ')} more than once`);
+    return ulids;
+  },
+);
 
 export function booleanParam(raw: unknown, name: string, fallback: boolean): boolean {
   const text = singleParam(raw, name);

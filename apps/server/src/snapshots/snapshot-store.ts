@@ -90,11 +90,12 @@ export class SnapshotStore {
 
   /**
    * Opens a snapshot folder for reading through descriptors (see SnapshotTree); the caller
-   * closes it. Fails when the folder was replaced or removed since it was looked up.
+   * closes it. Fails when the folder was replaced or removed since it was looked up. `topLevel`
+   * limits the tree to those entries of the folder (see SnapshotTree.open).
    */
-  async openTree(folder: SnapshotFolder): Promise<SnapshotTree> {
+  async openTree(folder: SnapshotFolder, topLevel?: ReadonlySet<string>): Promise<SnapshotTree> {
     try {
-      return await SnapshotTree.open(folder.absolutePath, folder.name, folder.stats);
+      return await SnapshotTree.open(folder.absolutePath, folder.name, folder.stats, topLevel);
     } catch (err) {
       if (err instanceof SnapshotReadError) throw err;
       const code = (err as NodeJS.ErrnoException).code;

@@ -35,10 +35,20 @@ export class SnapshotTree {
     private readonly absolutePath: string,
     private readonly root: FileHandle,
     private readonly rootEntry: TreeEntry,
+    private readonly topLevel?: ReadonlySet<string>,
   ) {}
 
-  /** Opens the folder at `absolutePath`, which must still be the folder `expected` describes. */
-  static async open(absolutePath: string, name: string, expected: { dev: number; ino: number }): Promise<SnapshotTree> {
+  /**
+   * Opens the folder at `absolutePath`, which must still be the folder `expected` describes.
+   * With `topLevel`, the tree is only those entries of the folder (by exact name) and what is
+   * below them; the rest of the folder is neither listed, read nor checked.
+   */
+  static async open(
+    absolutePath: string,
+    name: string,
+    expected: { dev: number; ino: number },
+    topLevel?: ReadonlySet<string>,
+  ): Promise<SnapshotTree> {
     const root = await fs.open(absolutePath, DIR_FLAGS);
     try {
       const stats = await root.stat({ bigint: true });
@@ -46,7 +56,7 @@ export class SnapshotTree {
         throw new SnapshotReadError(`the snapshot folder ${name} was replaced while it was being opened`);
       }
       const entry: TreeEntry = { kind: 'directory', relativePath: name, depth: 0, name: Buffer.from(name), key: name, stats };
-      return new SnapshotTree(absolutePath, root, entry);
+      return new SnapshotTree(absolutePath, root, entry, topLevel);
     } catch (err) {
       await root.close();
       throw err;
@@ -140,6 +150,7 @@ export class SnapshotTree {
       throw await this.problem(parent.relativePath, err);
     }
     for (const name of names.sort(Buffer.compare)) {
+      if (parent.depth === 0 && this.topLevel && !this.topLevel.has(name.toString('latin1'))) continue;
       const relativePath = `${parent.relativePath}/${displayName(name)}`;
       let stats: BigIntStats;
       try {

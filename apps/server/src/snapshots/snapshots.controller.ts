@@ -5,6 +5,7 @@ import {
   ApiConflictResponse,
   ApiConsumes,
   ApiGatewayTimeoutResponse,
+  ApiInternalServerErrorResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -13,9 +14,11 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { ApiParams, SNAPSHOT_NAME, booleanParam, formatParam, param, requestParams } from '../common/params';
+import { ApiParams, REQUIRED_SNAPSHOT_NAME, SNAPSHOT_NAME, booleanParam, formatParam, param, requestParams } from '../common/params';
 import { ErrorDto } from '../common/error.dto';
 import { SnapshotCreatedDto, SnapshotDeletedDto, SnapshotListDto } from './dto/snapshot.dto';
+import { SnapshotContentsDto } from './dto/snapshot-contents.dto';
+import { SnapshotContents } from './snapshot-contents';
 import { SnapshotsService } from './snapshots.service';
 import { API_PATHS, ARCHIVE_FORMAT_NAMES } from '@prombackup/contract';
 
@@ -27,7 +30,10 @@ const DOWNLOAD_FORMAT = param({ name: 'download_format', required: false, enum: 
 @ApiTags('snapshots')
 @Controller()
 export class SnapshotsController {
-  constructor(private readonly snapshots: SnapshotsService) {}
+  constructor(
+    private readonly snapshots: SnapshotsService,
+    private readonly contents: SnapshotContents,
+  ) {}
 
   @Post(API_PATHS.snapshot)
   @HttpCode(303)
@@ -85,5 +91,23 @@ export class SnapshotsController {
   @ApiOkResponse({ type: SnapshotListDto })
   async list(): Promise<SnapshotListDto> {
     return { snapshots: await this.snapshots.list() };
+  }
+
+  @Get(API_PATHS.snapshotContents)
+  @ApiOperation({
+    operationId: 'snapshotContents',
+    summary: "A snapshot's blocks and other top-level entries",
+    description:
+      'Each block (a folder named by its ULID whose meta.json names the same ULID) with its time range, stats and files; ' +
+      'every other top-level entry by name, type and size. Links are listed, never followed.',
+  })
+  @ApiParams(REQUIRED_SNAPSHOT_NAME)
+  @ApiOkResponse({ type: SnapshotContentsDto })
+  @ApiBadRequestResponse({ description: 'No name given, or it is not a snapshot folder name', type: ErrorDto })
+  @ApiNotFoundResponse({ description: 'No such snapshot', type: ErrorDto })
+  @ApiInternalServerErrorResponse({ description: 'A part of the snapshot cannot be read, or changed while it was read', type: ErrorDto })
+  @ApiServiceUnavailableResponse({ description: 'snapshot_dir cannot be read', type: ErrorDto })
+  async snapshotContents(@Query() query: Record<string, unknown>): Promise<SnapshotContentsDto> {
+    return this.contents.ofSnapshot(REQUIRED_SNAPSHOT_NAME.read(query));
   }
 }

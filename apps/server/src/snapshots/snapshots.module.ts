@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { PrometheusModule } from '../prometheus/prometheus.module';
+import { SnapshotContents } from './snapshot-contents';
 import { SnapshotLocks } from './snapshot-locks';
 import { SnapshotStore } from './snapshot-store';
 import { SnapshotUsage } from './snapshot-usage';
@@ -9,7 +10,7 @@ import { SnapshotsService } from './snapshots.service';
 @Module({
   imports: [PrometheusModule],
   controllers: [SnapshotsController],
-  providers: [SnapshotsService, SnapshotStore, SnapshotLocks, SnapshotUsage],
-  exports: [SnapshotStore, SnapshotLocks, SnapshotsService, SnapshotUsage],
+  providers: [SnapshotsService, SnapshotStore, SnapshotLocks, SnapshotUsage, SnapshotContents],
+  exports: [SnapshotStore, SnapshotLocks, SnapshotsService, SnapshotUsage, SnapshotContents],
 })
 export class SnapshotsModule {}

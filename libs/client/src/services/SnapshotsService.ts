@@ -3,6 +3,7 @@
 /* tslint:disable */
 /* eslint-disable */
 import type { PruneResultDto } from '../models/PruneResultDto';
+import type { SnapshotContentsDto } from '../models/SnapshotContentsDto';
 import type { SnapshotDeletedDto } from '../models/SnapshotDeletedDto';
 import type { SnapshotListDto } from '../models/SnapshotListDto';
 import type { CancelablePromise } from '../core/CancelablePromise';
@@ -94,6 +95,34 @@ export class SnapshotsService {
                 502: `Prometheus refused or answered nonsense`,
                 503: `Prometheus cannot be reached, or the server is shutting down`,
                 504: `Prometheus did not answer in time`,
+            },
+        });
+    }
+    /**
+     * A snapshot's blocks and other top-level entries
+     * Each block (a folder named by its ULID whose meta.json names the same ULID) with its time range, stats and files; every other top-level entry by name, type and size. Links are listed, never followed.
+     * @returns SnapshotContentsDto
+     * @throws ApiError
+     */
+    public snapshotContents({
+        name,
+    }: {
+        /**
+         * Snapshot folder name
+         */
+        name: string,
+    }): CancelablePromise<SnapshotContentsDto> {
+        return this.httpRequest.request({
+            method: 'GET',
+            url: '/api/snapshot_contents',
+            query: {
+                'name': name,
+            },
+            errors: {
+                400: `No name given, or it is not a snapshot folder name`,
+                404: `No such snapshot`,
+                500: `A part of the snapshot cannot be read, or changed while it was read`,
+                503: `snapshot_dir cannot be read`,
             },
         });
     }
