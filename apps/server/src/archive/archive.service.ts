@@ -11,9 +11,12 @@ import { SnapshotArchiver } from './snapshot-archiver';
 export class ArchiveService {
   constructor(private readonly archiver: SnapshotArchiver) {}
 
-  /** Chunks the last stage puts out may lie in `slots`; the consumer releases them. */
-  stages(folder: SnapshotFolder, format: ArchiveFormat, level: number | undefined, slots: ReadSlots): [Readable, ...Duplex[]] {
-    const tar = this.archiver.tar(folder, slots);
+  /**
+   * Chunks the last stage puts out may lie in `slots`; the consumer releases them. `blocks`
+   * limits the archive to those block folders.
+   */
+  stages(folder: SnapshotFolder, format: ArchiveFormat, level: number | undefined, slots: ReadSlots, blocks?: readonly string[]): [Readable, ...Duplex[]] {
+    const tar = this.archiver.tar(folder, slots, blocks);
     if (format === 'tar') return [tar];
     return [tar, createTarCompressor(format, level ?? COMPRESSION_LEVELS[format].default, slots)];
   }

@@ -395,4 +395,52 @@ describe('SnapshotArchiver', () => {
       }
     });
   });
+
+  describe('an archive of some blocks', () => {
+    const OTHER = '01HBBBBBBBBBBBBBBBBBBBBBBB';
+    const LAST = '01HCCCCCCCCCCCCCCCCCCCCCCC';
+
+    beforeEach(() => {
+      for (const block of [OTHER, LAST]) {
+        mkdirSync(path.join(dir, block, 'chunks'), { recursive: true });
+        writeFileSync(path.join(dir, block, 'chunks', '000001'), randomBytes(1000));
+        writeFileSync(path.join(dir, block, 'meta.json'), `{"ulid":"${block}"}`);
+      }
+      mkdirSync(path.join(dir, 'chunks_head'));
+      writeFileSync(path.join(dir, 'lock'), '');
+      symlinkSync(outside, path.join(dir, 'link'));
+    });
+
+    it('holds the snapshot folder and those blocks only, whatever else is beside them (a link included)', async () => {
+      const entries = await readTar(archiver.tar(await store.folder(NAME), undefined, [LAST, BLOCK]));
+      expect(entries.map((e) => e.header.name)).toEqual([
+        `${NAME}/`,
+        `${NAME}/${BLOCK}/`,
+        `${NAME}/${BLOCK}/chunks/`,
+        `${NAME}/${BLOCK}/index`,
+        `${NAME}/${BLOCK}/meta.json`,
+        `${NAME}/${LAST}/`,
+        `${NAME}/${LAST}/chunks/`,
+        `${NAME}/${LAST}/chunks/000001`,
+        `${NAME}/${LAST}/meta.json`,
+      ]);
+    });
+
+    it('fails when an asked block is gone by the time it is read', async () => {
+      rmSync(path.join(dir, OTHER), { recursive: true });
+      const { error } = await failingTar(archiver.tar(await store.folder(NAME), undefined, [BLOCK, OTHER]));
+      expect(error.message).toBe(`${NAME}/${OTHER} was removed before it could be streamed`);
+    });
+
+    it('fails when an asked block has become a file or a link to the outside, and sends no outside byte', async () => {
+      rmSync(path.join(dir, OTHER), { recursive: true });
+      writeFileSync(path.join(dir, OTHER), 'a file now');
+      expect((await failingTar(archiver.tar(await store.folder(NAME), undefined, [OTHER]))).error.message).toBe(`${NAME}/${OTHER} is no longer a block folder`);
+      rmSync(path.join(dir, OTHER));
+      symlinkSync(outside, path.join(dir, OTHER));
+      const { error, sent } = await failingTar(archiver.tar(await store.folder(NAME), undefined, [OTHER]));
+      expect(error.message).toContain(`${NAME}/${OTHER} is a symbolic link`);
+      expect(sent.includes('SECRET-OUTSIDE')).toBe(false);
+    });
+  });
 });

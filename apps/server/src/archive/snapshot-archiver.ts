@@ -47,15 +47,18 @@ export class SnapshotArchiver {
   /**
    * The folder as a tar stream. File bytes are read into `slots` and pass through archiver
    * unchanged, so whoever consumes the stream must release() each chunk once done with it.
+   * With `blocks`, the archive holds only those top-level folders (checked to be blocks by the
+   * caller), and fails unless each is still there, a folder, when it is read.
    */
-  tar(folder: SnapshotFolder, slots = new ReadSlots()): Readable {
+  tar(folder: SnapshotFolder, slots = new ReadSlots(), blocks?: readonly string[]): Readable {
     const archive = new GuardedTarArchive({ highWaterMark: SLOT_BYTES });
-    this.feed(archive, folder, slots).catch((err: Error) => archive.destroy(err));
+    this.feed(archive, folder, slots, blocks && new Set(blocks)).catch((err: Error) => archive.destroy(err));
     return archive;
   }
 
-  private async feed(archive: TarArchive, folder: SnapshotFolder, slots: ReadSlots): Promise<void> {
-    const tree = await this.store.openTree(folder);
+  private async feed(archive: TarArchive, folder: SnapshotFolder, slots: ReadSlots, blocks?: ReadonlySet<string>): Promise<void> {
+    const tree = await this.store.openTree(folder, blocks);
+    const blocksSent = new Set<string>();
     try {
       for await (const { entry, open } of tree.entries()) {
         if (archive.destroyed) return;
@@ -63,6 +66,10 @@ export class SnapshotArchiver {
           throw new UnsupportedEntryError(`${entry.relativePath} is ${describe(entry.stats)}: unsupported, ${why(entry.stats)}`);
         }
         if (entry.problem) throw new UnsupportedEntryError(entry.problem);
+        if (blocks && entry.depth === 1) {
+          if (entry.kind !== 'directory') throw new SnapshotReadError(`${entry.relativePath} is no longer a block folder`);
+          blocksSent.add(entry.name.toString('latin1'));
+        }
         const name = entryName(entry.relativePath);
         if (!open) {
           await appendEntry(archive, Buffer.alloc(0), { name: `${name}/`, type: 'directory', mode: 0o755, ...entryTimes(entry.stats) });
@@ -79,6 +86,8 @@ export class SnapshotArchiver {
           source.destroy();
         }
       }
+      const missing = [...(blocks ?? [])].filter((ulid) => !blocksSent.has(ulid));
+      if (missing.length > 0) throw new SnapshotReadError(`${folder.name}/${missing[0]} was removed before it could be streamed`, 'ENOENT');
       // Only now is the archive known to equal the folder: the end-of-archive blocks come after this.
       await tree.verifyUnchanged();
     } finally {

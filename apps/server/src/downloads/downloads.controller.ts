@@ -20,7 +20,7 @@ import {
 } from '@prombackup/contract';
 import type { Response } from 'express';
 import { ErrorDto } from '../common/error.dto';
-import { ApiParams, SNAPSHOT_NAME, formatOrDefault, param, quote, singleParam } from '../common/params';
+import { ApiParams, BLOCKS, SNAPSHOT_NAME, formatOrDefault, param, quote, singleParam } from '../common/params';
 import { DownloadRegistry } from './download-registry';
 import { DownloadsService } from './downloads.service';
 import { DownloadStatusDto } from './dto/download.dto';
@@ -55,7 +55,7 @@ export class DownloadsController {
     summary: 'Stream a snapshot as an archive',
     description: 'The archive is built while it is sent. Its outcome and SHA-256 are kept under the id in X-Prombackup-Download-Id.',
   })
-  @ApiParams(LEVEL, FORMAT, SNAPSHOT_NAME)
+  @ApiParams(BLOCKS, LEVEL, FORMAT, SNAPSHOT_NAME)
   @ApiProduces(...Object.values(ARCHIVE_FORMATS).map((f) => f.contentType))
   @ApiOkResponse({
     description: 'The archive',
@@ -66,14 +66,15 @@ export class DownloadsController {
       'Content-Disposition': { description: 'attachment; filename="<name>.tar|.tar.gz|.tar.zst"', schema: { type: 'string' } },
     },
   })
-  @ApiBadRequestResponse({ description: 'Bad name, format or level', type: ErrorDto })
+  @ApiBadRequestResponse({ description: 'Bad name, format, level or blocks, or a block the snapshot does not have', type: ErrorDto })
   @ApiNotFoundResponse({ description: 'No name given, or no such snapshot', type: ErrorDto })
   @ApiTooManyRequestsResponse({ description: 'Too many downloads at once; see Retry-After', type: ErrorDto })
   async download(@Query() query: Record<string, unknown>, @Res() res: Response): Promise<void> {
     const name = SNAPSHOT_NAME.read(query);
     const format = FORMAT.read(query);
     const level = levelFor(LEVEL.read(query), format);
-    await this.downloads.stream({ name, format, level }, res);
+    const blocks = BLOCKS.read(query);
+    await this.downloads.stream({ name, format, level, blocks }, res);
   }
 
   @Get(API_PATHS.downloadStatus)

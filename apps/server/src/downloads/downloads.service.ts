@@ -1,14 +1,15 @@
 import { pipeline } from 'node:stream/promises';
-import { HttpException, HttpStatus, Injectable, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
-import { ARCHIVE_FORMATS, type ArchiveFormat, DOWNLOAD_ID_HEADER, SNAPSHOT_BYTES_HEADER, archiveFileName, formatDuration } from '@prombackup/contract';
+import { BadRequestException, HttpException, HttpStatus, Injectable, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { API_PATHS, ARCHIVE_FORMATS, type ArchiveFormat, DOWNLOAD_ID_HEADER, SNAPSHOT_BYTES_HEADER, archiveFileName, formatDuration } from '@prombackup/contract';
 import type { Response } from 'express';
 import { ArchiveService } from '../archive/archive.service';
 import { DEFAULT_SLOTS, ReadSlots, SlotMemory } from '../archive/read-slots';
 import { ServerConfig } from '../config/server-config';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { MetricsService } from '../metrics/metrics.service';
+import { SnapshotContents } from '../snapshots/snapshot-contents';
 import { SnapshotLocks } from '../snapshots/snapshot-locks';
-import { SnapshotStore } from '../snapshots/snapshot-store';
+import { type SnapshotFolder, SnapshotStore } from '../snapshots/snapshot-store';
 import { DownloadRegistry } from './download-registry';
 import { DownloadSink } from './download-sink';
 import { HashingPool } from './offthread-sha256';
@@ -18,6 +19,8 @@ export interface DownloadRequest {
   name: string;
   format: ArchiveFormat;
   level?: number;
+  /** Only these blocks (ULIDs), not the whole snapshot. */
+  blocks?: readonly string[];
 }
 
 @Injectable()
@@ -34,6 +37,7 @@ export class DownloadsService {
     private readonly lifecycle: LifecycleService,
     private readonly hashing: HashingPool,
     private readonly slotMemory: SlotMemory,
+    private readonly contents: SnapshotContents,
   ) {}
 
   /**
@@ -46,6 +50,7 @@ export class DownloadsService {
       throw new ServiceUnavailableException('the server is shutting down; try another replica or again shortly');
     }
     const folder = await this.store.folder(request.name);
+    const blockBytes = request.blocks && (await this.blockBytes(folder, request.blocks));
     if (this.registry.activeCount >= this.config.maxConcurrentDownloads) {
       this.metrics.downloadsRejected.inc({ reason: 'busy' });
       res.setHeader('Retry-After', '10');
@@ -65,7 +70,7 @@ export class DownloadsService {
     const stopTimer = this.metrics.downloadDuration.startTimer({ format: request.format });
     const bytesSent = this.metrics.downloadBytes.labels({ format: request.format });
     // Metadata only, and a failure here only costs the client its progress total.
-    const snapshotBytes = await this.store.size(folder).catch(() => undefined);
+    const snapshotBytes = blockBytes ?? (await this.store.size(folder).catch(() => undefined));
     const slots = new ReadSlots(DEFAULT_SLOTS, this.slotMemory);
     const sink = new DownloadSink(res, slots, this.hashing, (n) => bytesSent.inc(n));
 
@@ -81,7 +86,7 @@ export class DownloadsService {
     const idle = this.watchProgress(sink, abort);
     let errorText: string | null = null;
     try {
-      const stages = this.archive.stages(folder, request.format, request.level, slots);
+      const stages = this.archive.stages(folder, request.format, request.level, slots, request.blocks);
       await pipeline([...stages, sink], { signal: abort.signal });
       // pipeline() settles on 'finish'; a peer that went away before reading everything shows as not ended.
       if (!res.writableFinished) errorText = 'client closed the connection before the archive was complete';
@@ -107,8 +112,24 @@ export class DownloadsService {
     stopTimer();
     this.metrics.downloads.inc({ format: request.format, outcome: errorText === null ? 'success' : 'failure' });
     if (errorText === null) this.metrics.lastDownloadSuccess.set(Date.now() / 1000);
-    if (errorText) this.logger.warn(`download ${record.id} of ${folder.name} failed: ${errorText}`);
-    else this.logger.log(`download ${record.id} of ${folder.name} (${request.format}) sent ${sink.bytes} bytes`);
+    const what = request.blocks ? ` (${request.blocks.length} blocks)` : '';
+    if (errorText) this.logger.warn(`download ${record.id} of ${folder.name}${what} failed: ${errorText}`);
+    else this.logger.log(`download ${record.id} of ${folder.name}${what} (${request.format}) sent ${sink.bytes} bytes`);
+  }
+
+  /**
+   * The bytes of the asked blocks; a 400 naming those that are not blocks of the snapshot (no
+   * such folder, or one without a meta.json naming it, or a link: see SnapshotContents).
+   */
+  private async blockBytes(folder: SnapshotFolder, ulids: readonly string[]): Promise<number> {
+    const { blocks } = await this.contents.read(folder, new Set(ulids));
+    const found = new Set(blocks.map((block) => block.ulid));
+    const unknown = ulids.filter((ulid) => !found.has(ulid));
+    if (unknown.length > 0) {
+      const shown = unknown.length > 10 ? `${unknown.slice(0, 10).join(', ')} and ${unknown.length - 10} more` : unknown.join(', ');
+      throw new BadRequestException(`snapshot ${folder.name} has no block ${shown} (see GET ${API_PATHS.snapshotContents}?name=${folder.name})`);
+    }
+    return blocks.reduce((sum, block) => sum + block.bytes, 0);
   }
 
   /** Cuts a download off when its client has taken no bytes for download_idle_timeout. */

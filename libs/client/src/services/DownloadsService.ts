@@ -15,6 +15,7 @@ export class DownloadsService {
      */
     public download({
         name,
+        blocks,
         level,
         format,
     }: {
@@ -22,6 +23,10 @@ export class DownloadsService {
          * Snapshot folder name
          */
         name: string,
+        /**
+         * Comma-separated block ULIDs (as listed by snapshot_contents): the archive holds only these blocks. Each must be a block of the snapshot.
+         */
+        blocks?: string,
         /**
          * Compression level: tgz 1-9 (default 1), tzst 1-19 (default 3)
          */
@@ -35,12 +40,13 @@ export class DownloadsService {
             method: 'GET',
             url: '/api/download',
             query: {
+                'blocks': blocks,
                 'level': level,
                 'format': format,
                 'name': name,
             },
             errors: {
-                400: `Bad name, format or level`,
+                400: `Bad name, format, level or blocks, or a block the snapshot does not have`,
                 404: `No name given, or no such snapshot`,
                 429: `Too many downloads at once; see Retry-After`,
             },
