@@ -6,10 +6,13 @@ import { buffer } from 'node:stream/consumers';
 import { BaseHttpRequest, CancelablePromise, DownloadsService, type PrombackupClient } from '@prombackup/client';
 import type { ApiRequestOptions } from '@prombackup/client/dist/core/ApiRequestOptions';
 import { buildHeaders, buildUrl } from '@prombackup/client/dist/core/request';
-import { DOWNLOAD_ID_HEADER, SNAPSHOT_BYTES_HEADER } from '@prombackup/contract';
+import { BLOCK_LIST_SEPARATOR, DOWNLOAD_ID_HEADER, SNAPSHOT_BYTES_HEADER, isBlockUlid } from '@prombackup/contract';
 import { type BodySink, InPlaceGet } from './in-place-get';
 
-export type DownloadParams = Parameters<DownloadsService['download']>[0];
+type GeneratedDownloadParams = Parameters<DownloadsService['download']>[0];
+
+/** What to download; `blocks` (ULIDs) asks for an archive of those blocks of the snapshot only. */
+export type DownloadParams = Omit<GeneratedDownloadParams, 'blocks'> & { blocks?: readonly string[] };
 
 export interface OpenedDownload {
   id: string;
@@ -107,11 +110,22 @@ interface DownloadRequest {
 
 async function downloadRequest(client: PrombackupClient, params: DownloadParams): Promise<DownloadRequest> {
   const capture = new CapturingRequest(client.request.config);
-  void new DownloadsService(capture).download(params);
+  void new DownloadsService(capture).download({ ...params, blocks: blockList(params.blocks) });
   const options = capture.captured!;
   const config = client.request.config;
   const headers = await buildHeaders(config, { ...options, headers: { Accept: '*/*' } });
   return { url: buildUrl(config, options), method: options.method, headers };
+}
+
+/** The blocks parameter as the server takes it; refuses a list the server would refuse, before any request. */
+export function blockList(blocks: readonly string[] | undefined): string | undefined {
+  if (blocks === undefined) return undefined;
+  if (blocks.length === 0) throw new Error('no blocks to download: an empty list of blocks is not the whole snapshot');
+  const bad = blocks.find((ulid) => !isBlockUlid(ulid));
+  if (bad !== undefined) throw new Error(`${JSON.stringify(bad)} is not a block ULID (26 characters of Crockford base32, upper case)`);
+  const repeated = blocks.find((ulid, i) => blocks.indexOf(ulid) !== i);
+  if (repeated !== undefined) throw new Error(`block ${repeated} is listed more than once`);
+  return blocks.join(BLOCK_LIST_SEPARATOR);
 }
 
 function refusal(status: number, text: string, statusMessage = ''): DownloadHttpError {
