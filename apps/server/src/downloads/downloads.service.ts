@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import { BadRequestException, HttpException, HttpStatus, Injectable, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
-import { API_PATHS, ARCHIVE_FORMATS, type ArchiveFormat, DOWNLOAD_ID_HEADER, SNAPSHOT_BYTES_HEADER, archiveFileName, formatDuration } from '@prombackup/contract';
+import { ARCHIVE_FORMATS, type ArchiveFormat, DOWNLOAD_ID_HEADER, SNAPSHOT_BYTES_HEADER, archiveFileName, formatDuration } from '@prombackup/contract';
 import type { Response } from 'express';
 import { ArchiveService } from '../archive/archive.service';
 import { DEFAULT_SLOTS, ReadSlots, SlotMemory } from '../archive/read-slots';
@@ -127,7 +127,7 @@ export class DownloadsService {
     const unknown = ulids.filter((ulid) => !found.has(ulid));
     if (unknown.length > 0) {
       const shown = unknown.length > 10 ? `${unknown.slice(0, 10).join(', ')} and ${unknown.length - 10} more` : unknown.join(', ');
-      throw new BadRequestException(`snapshot ${folder.name} has no block ${shown} (see GET ${API_PATHS.snapshotContents}?name=${folder.name})`);
+      throw new BadRequestException(`snapshot ${folder.name} has no block ${shown} (snapshot_contents lists its blocks)`);
     }
     return blocks.reduce((sum, block) => sum + block.bytes, 0);
   }
