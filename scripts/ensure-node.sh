@@ -48,7 +48,8 @@ if ! command -v node >/dev/null 2>&1 || ! node_fits node "${PROMBACKUP_NODE:-}";
   fi
   export PATH="$node_home/bin:$PATH"
   # node-gyp's headers: those of this Node (the machine's npmrc may point at the system Node's).
-  export npm_config_nodedir="$node_home"
+  # In node-gyp's own variable, which wins over npmrc's nodedir and which npm 11 does not warn about.
+  export npm_package_config_node_gyp_nodedir="$node_home"
   hash -r
   node_fits node "$line" || { echo "$node_home/bin/node does not run here" >&2; return 1; }
   echo "using Node $(node --version) from .node/$line" >&2

@@ -115,7 +115,7 @@ describe('the CLI as oclif users expect', () => {
   it.each([[['-h']], [['--help']], [['help']]])('%j lists the commands', async (args) => {
     const run = await runCli(args);
     expect(run.code).toBe(0);
-    for (const command of ['create', 'download', 'delete', 'list', 'prune', 'status', 'help', 'version']) expect(run.stdout.toString()).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['create', 'download', 'delete', 'forget', 'list', 'prune', 'status', 'help', 'version']) expect(run.stdout.toString()).toMatch(new RegExp(`^  ${command} `, 'm'));
   });
 
   it('help COMMAND, COMMAND -h and COMMAND --help show that command', async () => {

@@ -23,7 +23,8 @@ beforeAll(() => {
   const [info] = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
   tarball = path.join(work, info.filename);
   packed = info.files.map((f) => f.path);
-  execFileSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', tarball], { cwd: work, stdio: 'pipe' });
+  // As the README says to: zstd-napi's install script allowed (npm 12 runs no unlisted one).
+  execFileSync('npm', ['install', '-g', '--allow-scripts=zstd-napi', '--prefix', prefix, '--no-audit', '--no-fund', tarball], { cwd: work, stdio: 'pipe' });
 }, 300_000);
 
 afterAll(async () => {

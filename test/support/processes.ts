@@ -94,13 +94,21 @@ export interface RunResult {
   stderr: string;
 }
 
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Another user to run as (needs root), e.g. NOBODY for permission tests. */
+  user?: { uid: number; gid: number };
+}
+
 /** Runs a Node script to completion, collecting its output. */
-export function runNode(script: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunResult> {
+export function runNode(script: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, NO_COLOR: '1', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...options.user,
     });
     const out: Buffer[] = [];
     let err = '';
@@ -111,5 +119,5 @@ export function runNode(script: string, args: string[], options: { env?: NodeJS.
   });
 }
 
-export const runCli = (args: string[], options?: { env?: NodeJS.ProcessEnv; cwd?: string }) => runNode(CLI_BIN, args, options);
+export const runCli = (args: string[], options?: RunOptions) => runNode(CLI_BIN, args, options);
 export const runServerCommand = (args: string[], options?: { env?: NodeJS.ProcessEnv }) => runNode(SERVER_BIN, args, options);

@@ -1,7 +1,16 @@
 /** Long flags that take a value, as the Go CLI and this one spell them. */
-const VALUE_FLAGS = new Set(['server', 'format', 'output', 'keep-within', 'level', 'token', 'snapshot-timeout']);
+const VALUE_FLAGS = new Set([
+  'server',
+  'format',
+  'output',
+  'keep-within',
+  'level',
+  'token',
+  'snapshot-timeout',
+  ...['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'].map((rule) => `keep-${rule}`),
+]);
 /** Long flags that are switches. */
-const SWITCH_FLAGS = new Set(['skip-head', 'json', 'force', 'help', 'version', 'keep-snapshot']);
+const SWITCH_FLAGS = new Set(['skip-head', 'json', 'force', 'help', 'version', 'keep-snapshot', 'dry-run']);
 
 const FALSE_WORDS = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
 const TRUE_WORDS = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);

@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ARCHIVE_FORMAT_NAMES, ARCHIVE_FORMATS, isSnapshotName } from '@prombackup/contract';
+import { parseArchiveFileName } from '@prombackup/contract';
 import { type PartialOwner, currentOwner, parsePartialName, partialBase } from './partial-name';
 
 /**
@@ -36,7 +36,7 @@ export async function removeStalePartials(target: string, options: StaleOptions 
   const removed: string[] = [];
   for (const name of names) {
     const base = partialBase(name);
-    if (base === undefined || (base !== path.basename(target) && !(options.anyArchive && isArchiveName(base)))) continue;
+    if (base === undefined || (base !== path.basename(target) && !(options.anyArchive && parseArchiveFileName(base)))) continue;
     const owner = parsePartialName(name, base);
     if (!owner) continue;
     const file = path.join(dir, name);
@@ -45,14 +45,6 @@ export async function removeStalePartials(target: string, options: StaleOptions 
     if (await fs.unlink(file).then(() => true, () => false)) removed.push(file);
   }
   return removed;
-}
-
-/** Whether `name` is a snapshot archive's file name, as the server names them. */
-function isArchiveName(name: string): boolean {
-  return ARCHIVE_FORMAT_NAMES.some((format) => {
-    const { extension } = ARCHIVE_FORMATS[format];
-    return name.endsWith(extension) && isSnapshotName(name.slice(0, -extension.length));
-  });
 }
 
 async function isStale(owner: PartialOwner, file: Stats, me: PartialOwner, now: number): Promise<boolean> {

@@ -4,6 +4,8 @@ import {
   formatDuration,
   isArchiveFormat,
   isSnapshotName,
+  isZonedSnapshotName,
+  parseArchiveFileName,
   parseBoolean,
   parseDuration,
   snapshotTime,
@@ -59,6 +61,11 @@ describe('snapshot names', () => {
     'rejects %j',
     (name) => expect(isSnapshotName(name)).toBe(false),
   );
+  it('knows names with a numeric zone apart', () => {
+    expect(isZonedSnapshotName('20221109T202035+0000-ab')).toBe(true);
+    expect(isZonedSnapshotName('20221109T202035-0130-ab')).toBe(true);
+    for (const name of ['20221109T202035Z-ab', '20221109T202035+0000-a/b', '20221109T202035+0000-', 'x+0000-ab']) expect(isZonedSnapshotName(name)).toBe(false);
+  });
   it('reads the UTC time in the name', () => {
     expect(snapshotTime('20221109T202035Z-355a5b4970d5a906')?.toISOString()).toBe('2022-11-09T20:20:35.000Z');
   });
@@ -78,5 +85,15 @@ describe('formats', () => {
     expect(isArchiveFormat('TAR')).toBe(false);
     expect(isArchiveFormat('toString')).toBe(false);
     expect(archiveFileName('x-y', 'tzst')).toBe('x-y.tar.zst');
+  });
+  it('reads the snapshot and format back from an archive file name', () => {
+    expect(parseArchiveFileName('20221109T202035Z-ab.tar')).toEqual({ snapshotName: '20221109T202035Z-ab', format: 'tar' });
+    expect(parseArchiveFileName('20221109T202035Z-ab.tar.gz')).toEqual({ snapshotName: '20221109T202035Z-ab', format: 'tgz' });
+    expect(parseArchiveFileName('20221109T202035Z-ab.tar.zst')).toEqual({ snapshotName: '20221109T202035Z-ab', format: 'tzst' });
+    for (const name of ['20221109T202035Z-ab.tgz', 'x.tar', '.tar', 'a-b.tar.gz.sha256', 'a-b.TAR', '../a-b.tar', 'a-b.tar.tar', '20221109T202035+0000-ab.tar']) {
+      expect(parseArchiveFileName(name)).toBeUndefined();
+    }
+    expect(parseArchiveFileName('20221109T202035+0000-ab.tar', { zoned: true })).toEqual({ snapshotName: '20221109T202035+0000-ab', format: 'tar' });
+    expect(parseArchiveFileName('20221109T202035+00-ab.tar', { zoned: true })).toBeUndefined();
   });
 });

@@ -1,3 +1,5 @@
+import { isSnapshotName, isZonedSnapshotName } from './snapshot-name';
+
 /** The archive formats the server can stream and the CLI can ask for. */
 export const ARCHIVE_FORMATS = {
   tar: { contentType: 'application/x-tar', extension: '.tar' },
@@ -18,6 +20,20 @@ export function isArchiveFormat(value: unknown): value is ArchiveFormat {
 /** The file name the server suggests for a snapshot in a given format. */
 export function archiveFileName(snapshotName: string, format: ArchiveFormat): string {
   return snapshotName + ARCHIVE_FORMATS[format].extension;
+}
+
+/**
+ * The snapshot and format of an archive file named as the server names them ("NAME.tar.gz"), or
+ * undefined for any other name. `zoned` also accepts snapshot names with a numeric zone.
+ */
+export function parseArchiveFileName(fileName: string, options: { zoned?: boolean } = {}): { snapshotName: string; format: ArchiveFormat } | undefined {
+  for (const format of ARCHIVE_FORMAT_NAMES) {
+    const { extension } = ARCHIVE_FORMATS[format];
+    if (!fileName.endsWith(extension)) continue;
+    const snapshotName = fileName.slice(0, -extension.length);
+    if (isSnapshotName(snapshotName) || (options.zoned === true && isZonedSnapshotName(snapshotName))) return { snapshotName, format };
+  }
+  return undefined;
 }
 
 /**

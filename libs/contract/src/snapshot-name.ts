@@ -5,6 +5,16 @@ export function isSnapshotName(value: unknown): value is string {
   return typeof value === 'string' && value.length <= 255 && SNAPSHOT_NAME_PATTERN.test(value);
 }
 
+/**
+ * A snapshot name with a numeric zone ("20221109T202035+0000-<hex>"), as some Prometheus builds
+ * wrote them: recognised for pruning and retention, though the download API refuses such names.
+ */
+export const ZONED_SNAPSHOT_NAME_PATTERN = /^\d{8}T\d{6}[+-]\d{4}-[A-Za-z0-9]+$/;
+
+export function isZonedSnapshotName(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 255 && ZONED_SNAPSHOT_NAME_PATTERN.test(value);
+}
+
 // Prometheus names snapshots "20221109T202035Z-<hex>"; some builds wrote a numeric zone ("+0000").
 const TIMESTAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(Z|[+-]\d{4})-/;
 

@@ -2,7 +2,7 @@ import { constants, type Dirent, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
-import { isSnapshotName } from '@prombackup/contract';
+import { isSnapshotName, isZonedSnapshotName } from '@prombackup/contract';
 import { ServerConfig } from '../config/server-config';
 import { SnapshotDirError, SnapshotNotFoundError, SnapshotReadError, describeCode } from './snapshot-errors';
 import { removeFolder } from './folder-removal';
@@ -17,9 +17,6 @@ export interface SnapshotFolder {
   stats: Stats;
 }
 
-// Some Prometheus builds wrote a numeric zone ("20221109T202035+0000-…"). Such folders cannot be
-// downloaded (the API's name rule has no "+"), but pruning must still see them.
-const ZONED_SNAPSHOT_NAME = /^\d{8}T\d{6}[+-]\d{4}-[A-Za-z0-9]+$/;
 
 /**
  * All filesystem access below snapshot_dir. Names are checked before they become paths and
@@ -63,7 +60,7 @@ export class SnapshotStore {
    * the folders named with a numeric zone, which only pruning handles.
    */
   async folders(options: { zonedNames?: boolean } = {}): Promise<SnapshotFolder[]> {
-    const wanted = (name: string) => isSnapshotName(name) || (options.zonedNames === true && ZONED_SNAPSHOT_NAME.test(name));
+    const wanted = (name: string) => isSnapshotName(name) || (options.zonedNames === true && isZonedSnapshotName(name));
     let entries: Dirent[];
     try {
       entries = await fs.readdir(this.root, { withFileTypes: true });

@@ -1,0 +1,199 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Args, Command, Flags } from '@oclif/core';
+import { type FolderArchive, type IgnoredEntry, type RemovalOutcome, entryExists, readArchiveFolder, removeListedFile } from '../archive-folder';
+import { type KeepReason, RETENTION_RULES, type RetentionPolicy, applyRetention, describePolicy, describeReasons } from '../retention-policy';
+
+export interface ForgetArchive {
+  name: string;
+  snapshot_name: string;
+  format: string;
+  /** The time in the snapshot name, in UTC. */
+  time: string;
+  size: number;
+  checksum_file: string | null;
+  action: 'keep' | 'remove';
+  reasons: KeepReason[];
+  /** What happened: kept, removed, would-remove (dry run), vanished (gone before us), changed (swapped for something else: left alone). */
+  outcome: 'kept' | 'would-remove' | RemovalOutcome;
+  checksum_outcome: 'kept' | 'would-remove' | RemovalOutcome | null;
+}
+
+export interface ForgetResult {
+  dir: string;
+  dry_run: boolean;
+  policy: RetentionPolicy;
+  archives: ForgetArchive[];
+  orphan_checksums: { name: string; outcome: 'would-remove' | 'kept' | RemovalOutcome }[];
+  ignored: IgnoredEntry[];
+  kept: number;
+  removed: number;
+}
+
+const keepFlag = (what: string) =>
+  Flags.string({ summary: `Keep the newest archive of each of the last N ${what} that have archives.`, helpValue: 'N' });
+
+/** `prombackup forget DIR --keep-…`: restic-style retention for the archives `create` writes into a folder. */
+export default class Forget extends Command {
+  static override summary = 'Remove old archives from a folder by a retention policy (restic-style --keep-* rules).';
+  static override description =
+    'Looks only at regular files named as create names them (SNAPSHOT.tar, .tar.gz, .tar.zst) and their .sha256 files; ' +
+    'the time comes from the snapshot name (UTC), never from the file. Periods are UTC hours, days, ISO weeks, months and years. ' +
+    'An archive kept by any rule stays. Links, folders, partial downloads and every other name are never touched.';
+  static override examples = [
+    '<%= config.bin %> forget /backups --keep-daily 7 --keep-weekly 5 --keep-monthly 12 --dry-run',
+    '<%= config.bin %> forget /backups --keep-last 3 --json',
+  ];
+  static override enableJsonFlag = true;
+  static override args = {
+    dir: Args.string({ description: 'The folder create writes archives into', required: true }),
+  };
+  static override flags = {
+    'keep-last': Flags.string({ summary: 'Keep the N newest archives.', helpValue: 'N' }),
+    'keep-hourly': keepFlag('hours (UTC)'),
+    'keep-daily': keepFlag('days (UTC)'),
+    'keep-weekly': keepFlag('ISO weeks (UTC)'),
+    'keep-monthly': keepFlag('months (UTC)'),
+    'keep-yearly': keepFlag('years (UTC)'),
+    'dry-run': Flags.boolean({ summary: 'Only list what would be removed.' }),
+  };
+
+  async run(): Promise<ForgetResult> {
+    const { args, flags } = await this.parse(Forget);
+    const policy = this.policyFrom(flags);
+    const dir = await this.checkFolder(args.dir);
+    const dryRun = flags['dry-run'] === true;
+    const folder = await readArchiveFolder(dir).catch((err) => this.error(`cannot read ${dir}: ${describeFsError(err)}`, { exit: 1 }));
+    const decisions = applyRetention(folder.archives, policy);
+    const toRemove = decisions.filter((d) => !d.keep).length + folder.orphanChecksums.length;
+    if (!dryRun && toRemove > 0) {
+      // Refused up front (for users other than root), so that nothing is half done.
+      await fs.access(dir, fs.constants.W_OK | fs.constants.X_OK).catch((err) => this.error(`cannot remove files in ${dir}: ${describeFsError(err)}; nothing was removed`, { exit: 1 }));
+    }
+    const result: ForgetResult = { dir, dry_run: dryRun, policy, archives: [], orphan_checksums: [], ignored: folder.ignored, kept: 0, removed: 0 };
+    const json = this.jsonEnabled();
+    if (!json) this.log(`${dryRun ? 'dry run: ' : ''}${describePolicy(policy)} in ${dir}`);
+    for (const { item, keep, reasons } of decisions) {
+      const entry = describeArchive(item, keep, reasons);
+      result.archives.push(entry);
+      if (keep) {
+        result.kept++;
+      } else if (dryRun) {
+        entry.outcome = 'would-remove';
+        entry.checksum_outcome = item.checksum ? 'would-remove' : null;
+      } else {
+        await this.removeArchive(dir, item, entry, result);
+      }
+      if (!json) this.log(archiveLine(entry));
+    }
+    for (const orphan of folder.orphanChecksums) {
+      let outcome: ForgetResult['orphan_checksums'][number]['outcome'] = 'would-remove';
+      if (!dryRun) {
+        // Its archive may have appeared since the listing (create writes the archive first).
+        const archiveName = orphan.name.slice(0, -'.sha256'.length);
+        outcome = (await entryExists(dir, archiveName)) ? 'kept' : await this.remove(dir, orphan, result);
+      }
+      result.orphan_checksums.push({ name: orphan.name, outcome });
+      if (!json) this.log(`${outcome.padEnd(12)} ${orphan.name}  (checksum without its archive${NOTES[outcome] ? `; ${NOTES[outcome]}` : ''})`);
+    }
+    if (!json) {
+      for (const entry of folder.ignored) this.log(`ignored ${entry.name}: ${entry.why}`);
+      const going = result.archives.filter((a) => a.action === 'remove').length;
+      this.log(dryRun ? `would remove ${going} of ${result.archives.length} archives; nothing was removed (dry run)` : `kept ${result.kept} archives, removed ${result.removed} files`);
+    }
+    return result;
+  }
+
+  /** Archive first, then its checksum: an interruption between the two leaves an orphan checksum, never an unverifiable archive. */
+  private async removeArchive(dir: string, item: FolderArchive, entry: ForgetArchive, result: ForgetResult): Promise<void> {
+    entry.outcome = await this.remove(dir, item, result);
+    // A name that now holds something else is left alone, and so is that thing's checksum.
+    if (item.checksum && entry.outcome !== 'changed') entry.checksum_outcome = await this.remove(dir, item.checksum, result);
+  }
+
+  private async remove(dir: string, file: { name: string; dev: number; ino: number }, result: ForgetResult): Promise<RemovalOutcome> {
+    try {
+      const outcome = await removeListedFile(dir, file);
+      if (outcome === 'removed') result.removed++;
+      return outcome;
+    } catch (err) {
+      return this.error(`cannot remove ${path.join(dir, file.name)}: ${describeFsError(err)}; ${result.removed} files were removed before this, nothing after`, { exit: 1 });
+    }
+  }
+
+  private policyFrom(flags: Record<string, unknown>): RetentionPolicy {
+    const policy: RetentionPolicy = {};
+    for (const rule of RETENTION_RULES) {
+      const text = flags[`keep-${rule}`];
+      if (typeof text !== 'string') continue;
+      const n = /^\d{1,15}$/.test(text.trim()) ? Number(text.trim()) : NaN;
+      if (!Number.isSafeInteger(n)) this.error(`--keep-${rule} must be a whole number of 0 or more, got ${JSON.stringify(text)}`, { exit: 2 });
+      policy[rule] = n;
+    }
+    const given = Object.keys(policy);
+    if (given.length === 0) {
+      this.error(`no retention policy given: pass at least one of ${RETENTION_RULES.map((r) => `--keep-${r}`).join(', ')}; without one every archive would be removed`, { exit: 2 });
+    }
+    if (!given.some((rule) => policy[rule as keyof RetentionPolicy]! > 0)) {
+      this.error(`every --keep-* given is 0: that would remove every archive; give at least one a value above 0`, { exit: 2 });
+    }
+    return policy;
+  }
+
+  /** The folder as given, checked to be one (a link to a folder is fine: the user named it). */
+  private async checkFolder(dir: string): Promise<string> {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(dir)) this.error(`${dir}: forget works on a local folder; URLs such as s3:// are not supported yet`, { exit: 2 });
+    const stats = await fs.stat(dir).catch((err) => this.error(`${dir}: ${describeFsError(err)}`, { exit: 2 }));
+    if (!stats.isDirectory()) this.error(`${dir} is not a folder`, { exit: 2 });
+    return dir;
+  }
+
+  /** As the other commands do: under --json the exit code in the error object is the process's too. */
+  protected override async catch(err: Error & { oclif?: { exit?: number } }): Promise<unknown> {
+    if (this.jsonEnabled() && typeof err.oclif?.exit === 'number') process.exitCode = err.oclif.exit;
+    return super.catch(err);
+  }
+}
+
+function describeArchive(item: FolderArchive, keep: boolean, reasons: KeepReason[]): ForgetArchive {
+  return {
+    name: item.name,
+    snapshot_name: item.snapshotName,
+    format: item.format,
+    time: item.time.toISOString(),
+    size: item.size,
+    checksum_file: item.checksum?.name ?? null,
+    action: keep ? 'keep' : 'remove',
+    reasons,
+    outcome: 'kept',
+    checksum_outcome: item.checksum ? 'kept' : null,
+  };
+}
+
+/** What the less obvious outcomes mean, for the human output. */
+const NOTES: Record<string, string> = {
+  vanished: 'already gone',
+  changed: 'no longer the file that was listed: left alone',
+  kept: 'its archive appeared meanwhile',
+};
+
+function archiveLine(entry: ForgetArchive): string {
+  if (entry.action === 'keep') return `${'keep'.padEnd(12)} ${entry.name}  ${describeReasons(entry.reasons)}`;
+  const sum = entry.checksum_outcome ? ` (+ .sha256: ${entry.checksum_outcome})` : '';
+  const note = NOTES[entry.outcome] ? `  (${NOTES[entry.outcome]})` : '';
+  return `${entry.outcome.padEnd(12)} ${entry.name}${sum}${note}`;
+}
+
+/** "permission denied (EACCES)" from a Node fs error. */
+function describeFsError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const words: Record<string, string> = {
+    ENOENT: 'no such file or folder',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+    ENOTDIR: 'not a folder',
+    EBUSY: 'busy',
+  };
+  return e?.code && words[e.code] ? `${words[e.code]} (${e.code})` : (e?.message ?? String(err));
+}
