@@ -37,6 +37,18 @@ answers() {
   python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$1"
 }
 
+# A command to the monitor, tried again for a while: a monitor that has only just formed its
+# quorum sometimes answers EPERM ("problem getting command descriptions") on a busy machine.
+mon_command() {
+  local out
+  for _ in $(seq 20); do
+    out=$(timeout 10 ceph -c "$conf" --connect-timeout 5 "$@" 2>"$dir/log/ceph-command.err") && { echo "$out"; return 0; }
+    sleep 1
+  done
+  echo "s3-test-server: ceph $* failed: $(cat "$dir/log/ceph-command.err")" >&2
+  return 1
+}
+
 wait_for() { # SECONDS WHAT COMMAND...
   local seconds=$1 what=$2
   shift 2
@@ -100,6 +112,9 @@ bluestore block create = true
 bluestore block size = 10737418240
 bluestore fsck on mkfs = false
 osd memory target = 1073741824
+# The OSD's own CRUSH update at start sometimes meets 'wrong fsid' on this version; the script places it.
+osd crush update on start = false
+osd class update on start = false
 bluestore cache autotune = false
 bluestore cache size = 134217728
 [client.rgw]
@@ -120,9 +135,10 @@ ceph-mon -c "$conf" -i a
 wait_for 30 "the monitor" timeout 5 ceph -c "$conf" --connect-timeout 3 mon stat
 
 osd_uuid=$(cat /proc/sys/kernel/random/uuid)
-osd_id=$(timeout 30 ceph -c "$conf" --connect-timeout 10 osd new "$osd_uuid")
+osd_id=$(mon_command osd new "$osd_uuid")
+mon_command osd crush add "osd.$osd_id" 1.0 root=default >/dev/null
 ceph-osd -c "$conf" -i "$osd_id" --mkfs --osd-uuid "$osd_uuid" >"$dir/log/osd-mkfs.log" 2>&1 || { echo "s3-test-server: ceph-osd --mkfs failed:" >&2; grep -- " -1 " "$dir/log/osd-mkfs.log" >&2; exit 1; }
-ceph-osd -c "$conf" -i "$osd_id" 2>>"$dir/log/osd.stderr.log"
+ceph-osd -c "$conf" -i "$osd_id" 2>>"$dir/log/osd.stderr.log" || { echo "s3-test-server: ceph-osd failed to start:" >&2; grep -- " -1 " "$dir/log/osd.stderr.log" >&2; exit 1; }
 wait_for 60 "the OSD" bash -c "timeout 5 ceph -c '$conf' --connect-timeout 3 osd dump | grep -q '^osd.$osd_id up'"
 
 radosgw -c "$conf" -n client.rgw

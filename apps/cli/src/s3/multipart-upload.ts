@@ -2,7 +2,6 @@ import { Writable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CopyObjectCommand,
   CreateMultipartUploadCommand,
   PutObjectCommand,
   type S3Client,
@@ -18,8 +17,6 @@ export const PART_BYTES = 16 * MiB;
 /** Parts being sent at once; with the one being filled, memory holds at most QUEUE_PARTS + 1 parts. */
 export const QUEUE_PARTS = 4;
 const MAX_PARTS = 10_000;
-/** The largest object CopyObject copies in one request, which is how the SHA-256 gets into a multipart object's metadata. */
-const MAX_COPY_BYTES = 5 * 1024 * MiB;
 
 /** A part size that fits `expectedBytes`, and a tenth more, in 9,000 parts: 16 MiB up to about 130 GiB. */
 export function partBytesFor(expectedBytes?: number): number {
@@ -36,7 +33,11 @@ export interface UploadTarget {
 export interface Completion {
   /** Refuse to replace an object already at the key (If-None-Match: *, where the store honours it). */
   exclusive: boolean;
-  /** Put into the object's metadata (x-amz-meta-*). */
+  /**
+   * Put into the object's metadata (x-amz-meta-*) when it is written in one request. A multipart
+   * upload's metadata is fixed when it starts, before the archive's SHA-256 is known; copying the
+   * object onto itself would add it, but costs a second write and Ceph RGW 16 answers it with 501.
+   */
   metadata: Record<string, string>;
 }
 
@@ -58,7 +59,9 @@ export class MultipartArchiveUpload extends Writable {
   private partNumber = 0;
   private creating?: Promise<string>;
   private uploadId?: string;
-  private failure?: Error;
+  /** Why sending failed, if it did: what a caller reports rather than the pipeline's echo of it. */
+  failure?: Error;
+  private aborting?: Promise<void>;
   private state: 'open' | 'completing' | 'completed' | 'aborted' = 'open';
 
   constructor(
@@ -75,14 +78,14 @@ export class MultipartArchiveUpload extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.take(chunk).then(() => callback(), callback);
+    this.take(chunk).then(() => callback(), (err: Error) => callback((this.failure ??= err)));
   }
 
   override _final(callback: (error?: Error | null) => void): void {
     // Nothing sent yet: the archive fits in one part, written by complete() with its metadata.
     if (this.partNumber === 0) return callback();
     const last = this.fill > 0 ? this.send() : Promise.resolve();
-    last.then(() => this.settled()).then(() => callback(this.failure), callback);
+    last.then(() => this.settled()).then(() => callback(this.failure), (err: Error) => callback((this.failure ??= err)));
   }
 
   private async take(chunk: Buffer): Promise<void> {
@@ -143,8 +146,8 @@ export class MultipartArchiveUpload extends Writable {
 
   /**
    * Makes the object appear, once everything written has been sent (after 'finish'). Returns
-   * whether `metadata` reached the object: a multipart object gets it by a copy onto itself,
-   * which S3 does in one request only up to 5 GiB. Aborts the upload if completing fails.
+   * whether `metadata` reached the object (only an archive that fit in one part). Aborts the
+   * upload if completing fails.
    */
   async complete({ exclusive, metadata }: Completion): Promise<{ metadata: boolean }> {
     if (this.state !== 'open' || !this.writableFinished) throw new Error(`the upload to ${this.url} cannot be completed: it is ${this.writableFinished ? this.state : 'not finished'}`);
@@ -159,25 +162,12 @@ export class MultipartArchiveUpload extends Writable {
         return { metadata: true };
       }
       const parts = [...this.parts].sort((a, b) => a.PartNumber - b.PartNumber);
-      const done = await this.client.send(
+      await this.client.send(
         new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: this.uploadId, IfNoneMatch: ifNoneMatch, MultipartUpload: { Parts: parts } }),
       );
       this.state = 'completed';
-      if (this.bytes > MAX_COPY_BYTES) return { metadata: false };
-      await this.client.send(
-        new CopyObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          CopySource: `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
-          CopySourceIfMatch: done.ETag,
-          MetadataDirective: 'REPLACE',
-          Metadata: metadata,
-          ...write,
-        }),
-      );
-      return { metadata: true };
+      return { metadata: false };
     } catch (err) {
-      if (this.state === 'completed') throw new Error(`${this.url} is saved, but its metadata could not be set: ${describeS3Failure(err)}`);
       const failure = s3Status(err) === 412 ? new Error(`${this.url} already exists; not overwriting it (use --force)`) : new Error(`completing the upload to ${this.url} failed: ${describeS3Failure(err)}`);
       this.state = 'open';
       await this.abort().catch((abortErr: Error) => (failure.message += `; ${abortErr.message}`));
@@ -187,11 +177,18 @@ export class MultipartArchiveUpload extends Writable {
 
   /**
    * Stops sending and aborts the multipart upload, so that no object and no pending upload is
-   * left; a no-op once completed. Throws if the store could not be told, naming the upload.
+   * left; a no-op once completed. Throws if the store could not be told, naming the upload. Every
+   * call waits for the same abort.
    */
-  async abort(): Promise<void> {
-    if (this.state !== 'open') return;
-    this.state = 'aborted';
+  abort(): Promise<void> {
+    if (this.state === 'open') {
+      this.state = 'aborted';
+      this.aborting = this.abortNow();
+    }
+    return this.aborting ?? Promise.resolve();
+  }
+
+  private async abortNow(): Promise<void> {
     this.cancel.abort();
     if (!this.destroyed) this.destroy();
     await this.settled();
