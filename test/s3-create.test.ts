@@ -18,7 +18,7 @@ const MiB = 1024 * 1024;
 let s3: S3TestServer;
 let prom: PrometheusInstance;
 let server: ServerProcess;
-// A fake Prometheus that always names one 40 MiB snapshot: archives of three 16 MiB parts.
+// A fake Prometheus that always names one 40 MiB snapshot: archives of five 8 MiB parts.
 let fake: FakePrometheus;
 let largeDir: string;
 let large: ServerProcess;
@@ -74,7 +74,7 @@ describe('create --output s3://', () => {
     expect(await s3.pendingUploads(bucket)).toEqual([]);
   });
 
-  it.each(['tar', 'tzst'] as const)('uploads a %s of three parts to a full key, with its storage class and KMS encryption', async (format) => {
+  it.each(['tar', 'tzst'] as const)('uploads a %s of several parts to a full key, with its storage class and KMS encryption', async (format) => {
     const bucket = await s3.createBucket();
     const kms = ['--s3-sse', 'aws:kms', '--s3-sse-kms-key-id', s3.kmsKeyId, '--s3-storage-class', s3.otherStorageClass];
     const result = await createLarge(large.url, `s3://${bucket}/a/b/backup`, ['--format', format, '--json', ...kms]);
