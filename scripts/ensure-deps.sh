@@ -13,6 +13,10 @@ if [ "${PROMBACKUP_WITH_TEST_TOOLS:-0}" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
   # The https:// test of the CLI makes its certificate with openssl.
   command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+  # The s3:// tests run a one-node Ceph cluster with its RADOS Gateway (scripts/s3-test-server.sh).
+  for tool in radosgw ceph-mon ceph-osd ceph; do
+    command -v "$tool" >/dev/null 2>&1 || { need_apt+=(radosgw ceph-mon ceph-osd ceph-common); break; }
+  done
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""

@@ -38,7 +38,7 @@ const SERVER_IMAGE = 'prombackup-server';
 const CLI_IMAGE = 'prombackup';
 const SERVER_ENV = new Set<string>(SETTINGS.map((s) => s.env));
 /** The variables the CLI reads (SPEC: "Server URL: --server, else the PROMBACKUP_ENDPOINT variable"). */
-const CLI_ENV = new Set(['PROMBACKUP_ENDPOINT', 'PROMBACKUP_TOKEN']);
+const CLI_ENV = new Set(['PROMBACKUP_ENDPOINT', 'PROMBACKUP_TOKEN', 'AWS_REGION', 'AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']);
 /** Stands in for the token Secret a cluster would mount, so that the server's parser can read a token file. */
 const STAND_IN_TOKEN_FILE = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'prombackup-k8s-token-')), 'token');
 fs.writeFileSync(STAND_IN_TOKEN_FILE, 'stand-in-token-0123456789abcdef\n');
@@ -47,6 +47,7 @@ const KUSTOMIZATIONS: Record<string, string> = {
   'docker/k8s (base)': path.join(DOCKER_DIR, 'k8s'),
   'docker/examples/scheduled-backups (base + backup-cronjob component)': path.join(DOCKER_DIR, 'examples', 'scheduled-backups'),
   'docker/operator': path.join(DOCKER_DIR, 'operator'),
+  'docker/examples/scheduled-backups-s3 (base + backup-cronjob-s3 component)': path.join(DOCKER_DIR, 'examples', 'scheduled-backups-s3'),
 };
 const HELM_VALUES = path.join(DOCKER_DIR, 'operator', 'kube-prometheus-stack-values.yaml');
 /** The Prometheus resource kube-prometheus-stack renders for a release of this name. */
@@ -628,5 +629,20 @@ describe('Prometheus Operator example', () => {
     const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === url.hostname.split('.')[0]);
     expect(svc).toBeDefined();
     expect((svc!.spec as { ports: { port: number }[] }).ports.map((p) => p.port)).toContain(Number(url.port));
+  });
+});
+
+describe('the S3 backup CronJob', () => {
+  const objects = rendered['docker/examples/scheduled-backups-s3 (base + backup-cronjob-s3 component)'].map((l) => l.doc);
+  const cronJob = objects.find((o) => o.kind === 'CronJob' && o.metadata.name === 'prombackup-s3')!;
+  const container = (cronJob.spec as { jobTemplate: { spec: { template: { spec: PodSpec } } } }).jobTemplate.spec.template.spec.containers[0] as Container & { envFrom?: unknown };
+
+  it('takes the S3 credentials from a Secret and writes to an s3:// URL, with no volume', () => {
+    expect(container.envFrom).toEqual([{ secretRef: { name: 'prombackup-s3' } }]);
+    const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
+    expect(env.BACKUP_URL).toMatch(/^s3:\/\/[a-z0-9.-]+\/.*\/$/);
+    expect(container.command?.join('\n')).toMatch(/create --format tzst --output "\$BACKUP_URL"/);
+    expect(container.volumeMounts ?? []).toEqual([]);
+    expect(objects.some((o) => o.kind === 'PersistentVolumeClaim' && o.metadata.name === 'prombackup-backups')).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { type Command, Flags } from '@oclif/core';
 import { ARCHIVE_FORMAT_NAMES, type ArchiveFormat, archiveFileName, compressionLevelProblem, formatBytes } from '@prombackup/contract';
 import { ApiCommand } from './api-command';
-import { receiveToStdout, receiveWith } from './archive-receive';
+import { receiveInto, receiveToStdout, receiveWith } from './archive-receive';
 import { AtomicFile } from './atomic-file';
 import { checksumFileFor, writeChecksumFile } from './checksum-file';
 import { verify, waitForOutcome } from './download-outcome';
@@ -10,6 +10,8 @@ import { HashingFileWriter } from './hashing-file-writer';
 import { exitOnInterrupt } from './interruption';
 import { metricsFileProblem, writeMetricsFile } from './metrics-file';
 import { type OutputKind, checkTarget, outputKind } from './output-target';
+import { S3_FLAGS, type S3FlagValues, isS3Url, s3FlagsGiven } from './s3';
+import { S3OutputTarget } from './s3-output-target';
 import { removeStalePartials } from './stale-partials';
 
 /** The flags of every command that saves an archive (create, download). */
@@ -17,7 +19,9 @@ export const ARCHIVE_FLAGS = {
   format: Flags.option({ char: 'f', options: ARCHIVE_FORMAT_NAMES, default: 'tar' as ArchiveFormat, summary: 'Archive format.' })(),
   output: Flags.string({
     char: 'o',
-    summary: "Where to write the archive: a file, a folder (the server's file name goes in it), a device or named pipe, or '-' for standard output. Default: the server's file name in the current folder.",
+    summary:
+      "Where to write the archive: a file, a folder (the server's file name goes in it), a device or named pipe, '-' for standard output, " +
+      "or s3://BUCKET/KEY or s3://BUCKET/PREFIX/ (the server's file name goes under the prefix). Default: the server's file name in the current folder.",
     helpValue: 'PATH',
   }),
   level: Flags.integer({ summary: 'Compression level for tgz (1-9, default 1) or tzst (1-19, default 3).', min: 1, max: 19 }),
@@ -31,9 +35,10 @@ export const ARCHIVE_FLAGS = {
     summary: "Also record the run in node_exporter's textfile format (a .prom file, replaced atomically): last success time, duration, bytes, outcome.",
     helpValue: 'PATH',
   }),
+  ...S3_FLAGS,
 };
 
-interface ArchiveFlagValues {
+interface ArchiveFlagValues extends S3FlagValues {
   format: ArchiveFormat;
   output?: string;
   level?: number;
@@ -62,7 +67,8 @@ export abstract class ArchiveCommand<T extends typeof Command> extends ApiComman
   private readonly cancel = new AbortController();
   // What is under way, for the one line an interrupting signal prints and for its cleanup.
   protected snapshotName?: string;
-  protected kind: OutputKind | 'stdout' = 'folder';
+  protected kind: OutputKind | 'stdout' | 's3' = 'folder';
+  private s3?: S3OutputTarget;
   private target?: string;
   private file?: AtomicFile;
   private writer?: HashingFileWriter;
@@ -82,11 +88,18 @@ export abstract class ArchiveCommand<T extends typeof Command> extends ApiComman
     if (output === '-' && this.jsonEnabled()) this.error('--json cannot be combined with --output -: standard output carries the archive', { exit: 2 });
     const levelProblem = level === undefined ? undefined : compressionLevelProblem(format, level);
     if (levelProblem) this.error(`--${levelProblem}`, { exit: 2 });
-    this.kind = output === '-' ? 'stdout' : await outputKind(output);
-    if (this.kind === 'file') await checkTarget(path.resolve(output!), force);
+    const s3Flags = s3FlagsGiven(this.archiveFlags);
+    if (s3Flags.length > 0 && !isS3Url(output)) this.error(`${s3Flags.join(', ')} only apply to an s3:// --output`, { exit: 2 });
     const metrics = this.archiveFlags['metrics-file'];
     const metricsProblem = metrics && (await metricsFileProblem(metrics));
     if (metricsProblem) this.error(metricsProblem, { exit: 2 });
+    if (isS3Url(output)) {
+      this.kind = 's3';
+      this.s3 = await S3OutputTarget.prepare(output, this.archiveFlags, force);
+    } else {
+      this.kind = output === '-' ? 'stdout' : await outputKind(output);
+      if (this.kind === 'file') await checkTarget(path.resolve(output!), force);
+    }
     this.runStarted = Date.now();
   }
 
@@ -113,6 +126,7 @@ export abstract class ArchiveCommand<T extends typeof Command> extends ApiComman
   protected async fetchArchive(name: string): Promise<SavedArchive> {
     const { format, output, level, force } = this.archiveFlags;
     this.snapshotName = name;
+    if (this.s3) return this.uploadArchive(name, this.s3);
     try {
       let target = this.kind === 'stdout' ? '-' : path.resolve(output ?? '.');
       if (this.kind === 'folder') {
@@ -142,6 +156,26 @@ export abstract class ArchiveCommand<T extends typeof Command> extends ApiComman
       return { path: target, bytes, sha256, download_id: id, format, checksum_file: checksumFile };
     } finally {
       await this.file?.discard();
+    }
+  }
+
+  /** As fetchArchive, into an S3 multipart upload that is completed only once verified, and aborted otherwise. */
+  private async uploadArchive(name: string, s3: S3OutputTarget): Promise<SavedArchive> {
+    const { format, level, force } = this.archiveFlags;
+    this.target = await s3.choose(archiveFileName(name, format), force);
+    try {
+      const label = `${name}${archiveFileName('', format)}`;
+      const { id, bytes, sha256 } = await receiveInto(this.client, { name, format, level }, (size) => s3.open(size), label, this.cancel.signal);
+      verify(await waitForOutcome(this.client, id), sha256, id);
+      const committing = s3.commit(sha256, force, this.archiveFlags['checksum-file']);
+      this.committing = committing.then(() => undefined);
+      const saved = await committing;
+      this.saved = { bytes };
+      return { path: this.target, bytes, sha256, download_id: id, format, checksum_file: saved.checksumFile };
+    } catch (err) {
+      const leftOver = await s3.discard();
+      if (leftOver && err instanceof Error) err.message += `; ${leftOver}`;
+      throw err;
     }
   }
 
@@ -202,7 +236,11 @@ export abstract class ArchiveCommand<T extends typeof Command> extends ApiComman
     this.cancel.abort();
     await this.writer?.abort();
     await this.file?.discard();
+    const leftOver = await this.s3?.discard();
     const after = await this.afterInterrupt();
+    if (this.kind === 's3') {
+      return `${stopped} while uploading ${snapshot} to ${this.target}; ${leftOver ?? 'the multipart upload is aborted and nothing was saved'}${after}`;
+    }
     if (this.kind === 'stdout') return `${stopped} while downloading ${snapshot} to standard output; what was written is incomplete${after}`;
     if (this.kind === 'stream') return `${stopped} while downloading ${snapshot} into ${this.target}; what was written is incomplete${after}`;
     return `${stopped} while downloading ${snapshot} to ${this.target}; the partial file is removed and nothing was saved${after}`;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PrombackupClient } from '@prombackup/client';
 import { formatBytes } from '@prombackup/contract';
@@ -44,7 +44,27 @@ export async function receiveWith(
 }
 
 export async function receiveToStdout(client: PrombackupClient, params: DownloadParams, label: string, signal?: AbortSignal): Promise<Received> {
+  return receiveInto(client, params, () => process.stdout, label, signal, { end: false });
+}
+
+/** A Writable that can say why it failed, rather than the download's echo of that failure. */
+export type Sink = Writable & { failure?: Error };
+
+/**
+ * Receives the archive into the Writable that `sinkFor` makes once the server has answered (told
+ * the snapshot's size, when the server says it), hashing it on the way. With `end`, the sink is
+ * ended and has finished when this resolves.
+ */
+export async function receiveInto(
+  client: PrombackupClient,
+  params: DownloadParams,
+  sinkFor: (snapshotBytes?: number) => Sink,
+  label: string,
+  signal?: AbortSignal,
+  { end } = { end: true },
+): Promise<Received> {
   const { id, body, snapshotBytes } = await openDownload(client, params, signal);
+  const sink = sinkFor(snapshotBytes);
   const hash = createHash('sha256');
   let bytes = 0;
   const progress = new Progress(label, () => bytes, process.stderr, progressTotal(params, snapshotBytes));
@@ -54,9 +74,9 @@ export async function receiveToStdout(client: PrombackupClient, params: Download
     bytes += chunk.length;
   });
   try {
-    await pipeline(body, meter, process.stdout, { end: false });
+    await pipeline(body, meter, sink, { end });
   } catch (err) {
-    throw cutOff(bytes, err);
+    throw sink.failure ?? cutOff(bytes, err);
   } finally {
     progress.done();
   }

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeChecksumFile } from './checksum-file';
+import { checksumLine, parseChecksumLine, writeChecksumFile } from './checksum-file';
 
 let dir: string;
 beforeEach(async () => (dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pb-checksum-'))));
@@ -47,5 +47,19 @@ describe('writeChecksumFile', () => {
     await writeChecksumFile(file, sha256);
     expect(await fs.readFile(`${file}.sha256`, 'utf8')).toContain(sha256);
     expect((await fs.readdir(dir)).sort()).toEqual(['c.tar', 'c.tar.sha256']);
+  });
+});
+
+describe('parseChecksumLine', () => {
+  it('reads back what checksumLine writes, escaped names included', () => {
+    const sha = 'ab'.repeat(32);
+    for (const name of ['x.tar', 'a\\b.tar', 'new\nline.tar']) expect(parseChecksumLine(checksumLine(name, sha))).toEqual({ sha256: sha, name });
+    expect(parseChecksumLine(`${sha.toUpperCase()} *x.tar\n`)).toEqual({ sha256: sha, name: 'x.tar' });
+  });
+
+  it('refuses what is not a sha256sum line', () => {
+    expect(parseChecksumLine('')).toBeUndefined();
+    expect(parseChecksumLine('abc  x.tar\n')).toBeUndefined();
+    expect(parseChecksumLine(`${'g'.repeat(64)}  x.tar\n`)).toBeUndefined();
   });
 });

@@ -1,21 +1,33 @@
 import path from 'node:path';
 import { replaceFileAtomically } from './atomic-replace';
 
-/** Where `create` puts the checksum of `archive`. */
+/** Where `create` puts the checksum of `archive` (a path, or an S3 key). */
 export function checksumFileFor(archive: string): string {
   return `${archive}.sha256`;
 }
 
 /**
- * Writes ARCHIVE.sha256 in sha256sum's format ("HASH  NAME", two spaces: binary and text mode
- * are the same on Linux), naming the archive without its folder, so `sha256sum -c` run beside
+ * One line in sha256sum's format ("HASH  NAME", two spaces: binary and text mode are the same
+ * on Linux). sha256sum escapes names with a backslash or newline and marks the line with a leading "\".
+ */
+export function checksumLine(name: string, sha256: string): string {
+  return /[\\\n]/.test(name) ? `\\${sha256}  ${name.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n` : `${sha256}  ${name}\n`;
+}
+
+/** The hash and name of the first line of a checksum file; undefined if it is not in sha256sum's format. */
+export function parseChecksumLine(text: string): { sha256: string; name: string } | undefined {
+  const match = /^(\\?)([0-9a-f]{64}) [ *](.*)$/i.exec(text.split('\n')[0]);
+  if (!match) return undefined;
+  const name = match[1] ? match[3].replace(/\\(\\|n)/g, (_, c: string) => (c === 'n' ? '\n' : '\\')) : match[3];
+  return { sha256: match[2].toLowerCase(), name };
+}
+
+/**
+ * Writes ARCHIVE.sha256, naming the archive without its folder, so `sha256sum -c` run beside
  * the pair checks it wherever the two are moved together.
  */
 export async function writeChecksumFile(archive: string, sha256: string): Promise<string> {
   const file = checksumFileFor(archive);
-  const name = path.basename(archive);
-  // sha256sum escapes names with a backslash or newline and marks the line with a leading "\".
-  const line = /[\\\n]/.test(name) ? `\\${sha256}  ${name.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n` : `${sha256}  ${name}\n`;
-  await replaceFileAtomically(file, line);
+  await replaceFileAtomically(file, checksumLine(path.basename(archive), sha256));
   return file;
 }

@@ -19,12 +19,14 @@ export default class Create extends ArchiveCommand<typeof Create> {
   static override description =
     'Asks the server for a new snapshot, streams it as an archive to a temporary file beside the target, and ' +
     "moves it into place only after the server confirms the download and the SHA-256 of the received bytes matches the server's. " +
+    'To s3://BUCKET/KEY or s3://BUCKET/PREFIX/ it streams into a multipart upload, completed only then and aborted otherwise. ' +
     'Then removes the snapshot from the server, unless --keep-snapshot.';
   static override examples = [
     '<%= config.bin %> -server http://prombackupserver:8080 create',
     'PROMBACKUP_ENDPOINT=http://prombackupserver:8080 <%= config.bin %> create -format tgz -output /tmp/mybackup.tar.gz',
     '<%= config.bin %> create --server http://localhost:8080 --format tzst --output - > backup.tar.zst',
     '<%= config.bin %> create --server http://localhost:8080 --format tzst --output /backups/',
+    'AWS_REGION=eu-west-1 <%= config.bin %> create --format tzst --output s3://my-backups/prometheus/',
   ];
 
   static override flags = {
