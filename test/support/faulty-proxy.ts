@@ -3,8 +3,11 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
-/** 'no-delete' answers DELETE as the Go original's router does (405): a server without that endpoint. */
-export type Fault = 'none' | 'flip-byte' | 'cut' | 'no-delete';
+/**
+ * 'no-delete' answers DELETE as the Go original's router does (405): a server without that endpoint.
+ * 'stall' passes the first bytes of a download and then holds the connection open: a client stuck mid-download.
+ */
+export type Fault = 'none' | 'flip-byte' | 'cut' | 'no-delete' | 'stall';
 
 export interface FaultyProxy {
   url: string;
@@ -36,6 +39,12 @@ export async function startFaultyProxy(target: string, afterBytes = 4096, tls?: 
           if (done) return;
           if (damage !== 'none' && seen + chunk.length > afterBytes) {
             const at = Math.max(0, afterBytes - seen);
+            if (damage === 'stall') {
+              done = true;
+              res.write(chunk.subarray(0, at));
+              answer.pause();
+              return;
+            }
             if (damage === 'cut') {
               done = true;
               // Cut after the bytes so far have reached the client: a download broken mid-body.
@@ -54,6 +63,8 @@ export async function startFaultyProxy(target: string, afterBytes = 4096, tls?: 
       },
     );
     out.on('error', () => res.destroy());
+    // A client that goes away ends the upstream request too, so the server ends its download.
+    res.on('close', () => out.destroy());
     req.pipe(out);
   };
   const server = tls ? https.createServer(tls, handle) : http.createServer(handle);

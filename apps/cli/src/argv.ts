@@ -1,7 +1,7 @@
 /** Long flags that take a value, as the Go CLI and this one spell them. */
-const VALUE_FLAGS = new Set(['server', 'format', 'output', 'keep-within', 'level', 'token', 'snapshot-timeout']);
+const VALUE_FLAGS = new Set(['server', 'format', 'output', 'keep-within', 'level', 'token', 'snapshot-timeout', 'parallel']);
 /** Long flags that are switches. */
-const SWITCH_FLAGS = new Set(['skip-head', 'json', 'force', 'help', 'version', 'keep-snapshot']);
+const SWITCH_FLAGS = new Set(['skip-head', 'json', 'force', 'help', 'version', 'keep-snapshot', 'keep-removed']);
 
 const FALSE_WORDS = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
 const TRUE_WORDS = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);

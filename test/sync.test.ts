@@ -1,0 +1,185 @@
+// prombackup sync DIR against a real Prometheus, the real server and the built CLI: DIR ends up
+// with the snapshot's blocks byte for byte, later syncs move only what changed, and faults,
+// signals, a second sync and a running Prometheus never leave a half block under a ULID name.
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeFolder } from './support/archive';
+import { tempDir } from './support/downloads';
+import { type FaultyProxy, startFaultyProxy } from './support/faulty-proxy';
+import { CLI_BIN, type ServerProcess, runCli, startServer } from './support/processes';
+import { type BackfillRange, type PrometheusInstance, queryRange, startPrometheus, writeBackfillBlocks } from './support/prometheus';
+
+const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
+const HOUR = 3600_000;
+
+let source: string;
+let range: BackfillRange;
+let prom: PrometheusInstance | undefined;
+let server: ServerProcess | undefined;
+let proxy: FaultyProxy;
+let dir: string;
+
+/** (Re)starts Prometheus on the source folder and a server beside it: Prometheus reads new or removed blocks only at start. */
+async function startSource(): Promise<void> {
+  await server?.stop();
+  await prom?.stop();
+  prom = await startPrometheus({ dataDir: source, scrapeSelf: false });
+  server = await startServer(['-prometheus_endpoint', prom.url, '-snapshot_dir', prom.snapshotDir]);
+  await proxy?.close();
+  proxy = await startFaultyProxy(server.url, 2048);
+}
+
+interface Tally {
+  blocks: number;
+  bytes: number;
+}
+interface SyncJson {
+  dir: string;
+  snapshot_name: string;
+  transferred: Tally & { archive_bytes: number };
+  kept: Tally;
+  removed: Tally;
+  left: Tally;
+  total: Tally;
+  tombstones_replaced: number;
+  replaced: number;
+  listing_bytes: number;
+  snapshot_removed: boolean;
+}
+
+async function sync(args: string[] = [], url = server!.url): Promise<{ code: number | null; json: SyncJson; stderr: string }> {
+  const run = await runCli(['sync', dir, '--server', url, '--skip-head', '--json', ...args]);
+  const text = run.stdout.toString();
+  let json: SyncJson;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`no JSON from sync (exit ${run.code}): ${text}\n${run.stderr}`);
+  }
+  return { code: run.code, json, stderr: run.stderr };
+}
+
+const blocksIn = async (folder: string) => (await fs.readdir(folder)).filter((n) => ULID.test(n)).sort();
+const leftovers = async () => (await fs.readdir(dir)).filter((n) => n.startsWith('.prombackup-tmp-'));
+const snapshotsOnServer = async () => (await fs.readdir(prom!.snapshotDir).catch(() => [] as string[])).sort();
+
+/** A block folder as describeFolder sees it, without folder times (the listing has none to give them). */
+async function blockFiles(folder: string) {
+  return (await describeFolder(folder)).map((e) => (e.type === 'directory' ? { ...e, mtimeSeconds: 0, name: e.name } : e));
+}
+
+beforeAll(async () => {
+  source = await tempDir('pb-sync-src-');
+  range = await writeBackfillBlocks(source);
+  await startSource();
+  dir = path.join(await tempDir('pb-sync-dst-'), 'copy');
+}, 180_000);
+
+afterAll(async () => {
+  await proxy?.close();
+  await server?.stop();
+  await prom?.stop();
+  await fs.rm(source, { recursive: true, force: true });
+  await fs.rm(path.dirname(dir), { recursive: true, force: true });
+});
+
+describe('sync DIR', () => {
+  it('first sync creates DIR with the snapshot blocks byte for byte, and Prometheus answers the same queries on it', async () => {
+    const { code, json, stderr } = await sync(['--keep-snapshot']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const snap = path.join(prom!.snapshotDir, json.snapshot_name);
+    const blocks = await blocksIn(snap);
+    expect(blocks.length).toBe(3);
+    expect(await blocksIn(dir)).toEqual(blocks);
+    for (const ulid of blocks) expect(await blockFiles(path.join(dir, ulid))).toEqual(await blockFiles(path.join(snap, ulid)));
+    expect(json.transferred.blocks).toBe(3);
+    expect(json.kept.blocks).toBe(0);
+    expect(json.total).toEqual(json.transferred.blocks === 3 ? { blocks: 3, bytes: json.transferred.bytes } : undefined);
+    expect(json.snapshot_removed).toBe(false);
+    expect(await leftovers()).toEqual([]);
+    await fs.rm(snap, { recursive: true });
+
+    // A copy, so that whatever Prometheus writes into its data folder stays out of the later syncs.
+    const copy = `${dir}-prom`;
+    await fs.cp(dir, copy, { recursive: true, preserveTimestamps: true });
+    const started = await startPrometheus({ dataDir: copy, scrapeSelf: false, retention: '100y' });
+    try {
+      for (const query of [range.metric, 'prombackup_test_backfill_requests_total']) {
+        const want = await queryRange(prom!.url, query, range.startMs, range.endMs, 60);
+        expect(want.length).toBeGreaterThan(0);
+        expect(await queryRange(started.url, query, range.startMs, range.endMs, 60)).toEqual(want);
+      }
+    } finally {
+      await started.stop();
+      await fs.rm(copy, { recursive: true, force: true });
+    }
+  });
+
+  it('a second sync with nothing new transfers no block, only the listing, and removes the snapshot', async () => {
+    const { code, json } = await sync();
+    expect(code).toBe(0);
+    expect(json.transferred).toEqual({ blocks: 0, bytes: 0, archive_bytes: 0 });
+    expect(json.kept.blocks).toBe(3);
+    expect(json.listing_bytes).toBeGreaterThan(0);
+    expect(json.snapshot_removed).toBe(true);
+    expect(await snapshotsOnServer()).toEqual([]);
+  });
+
+  it('a new block on the source is the only one transferred', async () => {
+    const before = await blocksIn(dir);
+    await writeBackfillBlocks(source, { endMs: range.startMs - 2 * HOUR, hours: 2 });
+    await startSource();
+    const { code, json } = await sync();
+    expect(code).toBe(0);
+    expect(json.transferred.blocks).toBe(1);
+    expect(json.kept.blocks).toBe(3);
+    const after = await blocksIn(dir);
+    expect(after.filter((u) => !before.includes(u))).toHaveLength(1);
+    expect(after).toEqual(await blocksIn(source));
+  });
+
+  it('a block removed on the source stays with --keep-removed, and goes with the next sync', async () => {
+    const [oldest] = await blocksIn(source);
+    await fs.rm(path.join(source, oldest), { recursive: true });
+    await startSource();
+    const kept = await sync(['--keep-removed']);
+    expect(kept.code).toBe(0);
+    expect(kept.json.left.blocks).toBe(1);
+    expect(kept.json.removed.blocks).toBe(0);
+    expect(await blocksIn(dir)).toContain(oldest);
+
+    const { code, json } = await sync();
+    expect(code).toBe(0);
+    expect(json.removed.blocks).toBe(1);
+    expect(json.transferred.blocks).toBe(0);
+    expect(await blocksIn(dir)).toEqual(await blocksIn(source));
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('deleted series (new tombstones, and meta.json counting them) replace only those two files of that block', async () => {
+    const blocks = await blocksIn(dir);
+    const target = blocks[blocks.length - 1];
+    const meta = JSON.parse(await fs.readFile(path.join(dir, target, 'meta.json'), 'utf8'));
+    const inodes = async () => Object.fromEntries(await Promise.all(['index', 'meta.json', 'chunks/000001', 'tombstones'].map(async (f) => [f, (await fs.stat(path.join(dir, target, f))).ino])));
+    const before = await inodes();
+    const params = new URLSearchParams({ 'match[]': `${range.metric}{instance="node-0"}`, start: String(meta.minTime / 1000), end: String((meta.maxTime - 1) / 1000) });
+    const res = await fetch(`${prom!.url}/api/v1/admin/tsdb/delete_series?${params}`, { method: 'POST' });
+    expect(res.status).toBe(204);
+
+    const { code, json, stderr } = await sync();
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(json.transferred.blocks).toBe(1);
+    expect(json.tombstones_replaced).toBe(1);
+    const after = await inodes();
+    expect(after.tombstones).not.toBe(before.tombstones);
+    // Prometheus rewrites meta.json too (stats.numTombstones); index and chunks stay the same files.
+    expect({ ...after, tombstones: 0, 'meta.json': 0 }).toEqual({ ...before, tombstones: 0, 'meta.json': 0 });
+    for (const file of ['tombstones', 'meta.json']) expect(await fs.readFile(path.join(dir, target, file))).toEqual(await fs.readFile(path.join(source, target, file)));
+    expect(await blockFiles(path.join(dir, target))).toEqual(await blockFiles(path.join(source, target)));
+    expect((await sync()).json.transferred.blocks).toBe(0);
+  });
+});
