@@ -183,3 +183,174 @@ describe('sync DIR', () => {
     expect((await sync()).json.transferred.blocks).toBe(0);
   });
 });
+
+/** A sync started in the background (through the stalling proxy, say), for signals and a second sync beside it. */
+function startSync(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
+  const child = spawn(process.execPath, [CLI_BIN, 'sync', dir, '--skip-head', ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout!.resume();
+  return { child, done: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, stderr }))) };
+}
+
+/** Waits until a sync has made the folder for a block in its temporary folder (its download then starts); returns the temporary folder. */
+async function downloading(run: ReturnType<typeof startSync>): Promise<string> {
+  for (const deadline = Date.now() + 30_000; ; ) {
+    for (const temp of await leftovers()) {
+      if ((await fs.readdir(path.join(dir, temp)).catch(() => [] as string[])).some((n) => ULID.test(n))) return path.join(dir, temp);
+    }
+    if (run.child.exitCode !== null || Date.now() > deadline) {
+      run.child.kill('SIGKILL');
+      throw new Error(`the sync did not start downloading: ${(await run.done).stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** stderr as one line: oclif wraps long messages and marks each line with a "›". */
+const oneLine = (text: string) => text.replace(/\s*›\s*/g, ' ').replace(/\s+/g, ' ');
+
+/** Takes the two newest blocks out of DIR, so that the next sync has them to download. */
+async function dropNewest(n = 2): Promise<string[]> {
+  const gone = (await blocksIn(dir)).slice(-n);
+  for (const ulid of gone) await fs.rm(path.join(dir, ulid), { recursive: true });
+  return blocksIn(dir);
+}
+
+describe('sync DIR when things go wrong', () => {
+  it.each(['flip-byte', 'cut'] as const)('a download with a %s fails, leaves DIR as it was and no temporary folder; the next sync completes it', async (fault) => {
+    const before = await dropNewest();
+    proxy.fault = fault;
+    try {
+      const run = await runCli(['sync', dir, '--server', proxy.url, '--skip-head']);
+      expect(run.code).toBe(1);
+      // A flipped byte shows as a damaged tar header, a damaged file name or, in file data, a checksum mismatch.
+      expect(oneLine(run.stderr)).toMatch(/Error: block [0-9A-Z]{26}: /);
+    } finally {
+      proxy.fault = 'none';
+    }
+    expect(await blocksIn(dir)).toEqual(before);
+    expect(await leftovers()).toEqual([]);
+    expect(await snapshotsOnServer()).toEqual([]);
+    const { json } = await sync();
+    expect(json.transferred.blocks).toBe(2);
+    expect(await blocksIn(dir)).toEqual(await blocksIn(source));
+  });
+
+  it('a sync killed outright leaves only a hidden folder, which the next sync removes', async () => {
+    const before = await dropNewest(1);
+    proxy.fault = 'stall';
+    try {
+      const killed = startSync(['--server', proxy.url]);
+      const temp = await downloading(killed);
+      killed.child.kill('SIGKILL');
+      await killed.done;
+      expect(await blocksIn(dir)).toEqual(before);
+      expect(await leftovers()).toEqual([path.basename(temp)]);
+    } finally {
+      proxy.fault = 'none';
+    }
+    // The killed CLI could not remove its snapshot; the server lets go of it once it notices the closed connection.
+    for (const deadline = Date.now() + 20_000; (await snapshotsOnServer()).length > 0 && Date.now() < deadline; ) {
+      for (const name of await snapshotsOnServer()) await runCli(['delete', name, '--server', server!.url]);
+    }
+    expect(await snapshotsOnServer()).toEqual([]);
+    const run = await runCli(['sync', dir, '--server', server!.url, '--skip-head']);
+    expect(run.code).toBe(0);
+    expect(oneLine(run.stderr)).toMatch(/removed .*\.prombackup-tmp-.*, left behind by a sync that did not end/);
+    expect(await leftovers()).toEqual([]);
+    expect(await blocksIn(dir)).toEqual(await blocksIn(source));
+  });
+
+  it('a second sync on the same DIR is refused; SIGINT stops the first, removes its temporary folder and its snapshot, and exits 130', async () => {
+    const before = await dropNewest(1);
+    proxy.fault = 'stall';
+    try {
+      const first = startSync(['--server', proxy.url]);
+      await downloading(first);
+      const second = await runCli(['sync', dir, '--server', server!.url, '--skip-head']);
+      expect(second.code).toBe(1);
+      expect(oneLine(second.stderr)).toContain(`another prombackup sync is running on ${dir}`);
+      expect(await snapshotsOnServer()).toHaveLength(1);
+      first.child.kill('SIGINT');
+      const { code, stderr } = await first.done;
+      expect(code).toBe(130);
+      expect(stderr).toMatch(/stopped by SIGINT while syncing snapshot \S+; blocks already in place stay, the partial ones are removed; the snapshot is removed from the server/);
+    } finally {
+      proxy.fault = 'none';
+    }
+    expect(await blocksIn(dir)).toEqual(before);
+    expect(await leftovers()).toEqual([]);
+    expect(await snapshotsOnServer()).toEqual([]);
+    expect((await sync()).json.transferred.blocks).toBe(1);
+  });
+
+  it('refuses a DIR that a running Prometheus holds (its lock file)', async () => {
+    const held = `${dir}-held`;
+    await fs.cp(dir, held, { recursive: true, preserveTimestamps: true });
+    const running = await startPrometheus({ dataDir: held, scrapeSelf: false, args: ['--storage.tsdb.use-lockfile'] });
+    try {
+      const run = await runCli(['sync', held, '--server', server!.url, '--skip-head']);
+      expect(run.code).toBe(1);
+      expect(oneLine(run.stderr)).toContain(`${held} is in use: ${path.join(held, 'lock')} is locked`);
+      expect(await snapshotsOnServer()).toEqual([]);
+    } finally {
+      await running.stop();
+      await fs.rm(held, { recursive: true, force: true });
+    }
+  });
+
+  it('removes only ULID-named folders the snapshot lacks: other files, links and folders in DIR stay', async () => {
+    const outside = await tempDir('pb-sync-outside-');
+    try {
+      const stray = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
+      await fs.mkdir(path.join(dir, stray, 'chunks'), { recursive: true });
+      await fs.writeFile(path.join(dir, 'notes.txt'), 'mine');
+      await fs.mkdir(path.join(dir, 'other'));
+      await fs.writeFile(path.join(dir, '01ARZ3NDEKTSV4RRFFQ69G5FAW'), 'a file with a block name');
+      await fs.mkdir(path.join(outside, 'chunks'));
+      await fs.writeFile(path.join(outside, 'chunks', '000001'), 'not to be deleted');
+      await fs.symlink(outside, path.join(dir, '01ARZ3NDEKTSV4RRFFQ69G5FAX'));
+      const { code, json } = await sync();
+      expect(code).toBe(0);
+      expect(json.removed.blocks).toBe(1);
+      const names = await fs.readdir(dir);
+      expect(names).not.toContain(stray);
+      expect(names).toEqual(expect.arrayContaining(['notes.txt', 'other', '01ARZ3NDEKTSV4RRFFQ69G5FAW', '01ARZ3NDEKTSV4RRFFQ69G5FAX']));
+      expect(await fs.readFile(path.join(outside, 'chunks', '000001'), 'utf8')).toBe('not to be deleted');
+    } finally {
+      await fs.rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    [['--format', 'zip'], /Expected --format=zip to be one of: tar, tgz, tzst/],
+    [['--parallel', '0'], /greater than or equal to 1/],
+    [['--parallel', '9'], /less than or equal to 8/],
+    [['--parallel', 'two'], /Expected an integer/],
+    [['--snapshot-timeout', 'soon'], /--snapshot-timeout: invalid duration "soon"/],
+    [['-keep_removed=maybe'], /--keep-removed is a switch/],
+    [['-skip_head=perhaps'], /--skip-head is a switch/],
+    [['--server', 'ftp://x'], /--server must be an http or https URL/],
+    [['--bogus'], /Nonexistent flag: --bogus/],
+  ])('refuses %j with exit 2, before a snapshot or DIR exists', async (args, message) => {
+    const fresh = path.join(path.dirname(dir), 'never-made');
+    const run = await runCli(['sync', fresh, ...(args.includes('--server') ? [] : ['--server', server!.url]), ...args]);
+    expect(run.code).toBe(2);
+    expect(oneLine(run.stderr)).toMatch(message);
+    expect(await fs.stat(fresh).then(() => true, () => false)).toBe(false);
+    expect(await snapshotsOnServer()).toEqual([]);
+  });
+
+  it('refuses a DIR that is a file, and a missing DIR argument', async () => {
+    const file = path.join(path.dirname(dir), 'a-file');
+    await fs.writeFile(file, 'x');
+    const run = await runCli(['sync', file, '--server', server!.url]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`${file} is not a folder`);
+    const none = await runCli(['sync', '--server', server!.url]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('Missing 1 required arg');
+    expect(await snapshotsOnServer()).toEqual([]);
+  });
+});
