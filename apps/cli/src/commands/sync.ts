@@ -45,7 +45,7 @@ export default class Sync extends ApiCommand<typeof Sync> {
       char: 'f',
       options: ARCHIVE_FORMAT_NAMES,
       default: 'tar' as ArchiveFormat,
-      summary: 'Archive format of each transfer: tar is fastest where the network is not the limit, tzst sends about half the bytes.',
+      summary: 'Archive format of each transfer: tar is fastest where the network is not the limit; tzst sends about a quarter fewer bytes of TSDB data (chunks are compressed already), for CPU on both ends.',
     })(),
     'skip-head': Flags.boolean({ summary: 'Leave out the in-memory head block (the most recent hours not yet in a block).' }),
     'keep-removed': Flags.boolean({ summary: 'Keep block folders that the snapshot no longer has (compacted away or past retention on the server).' }),
@@ -55,7 +55,7 @@ export default class Sync extends ApiCommand<typeof Sync> {
       default: DEFAULT_SNAPSHOT_TIMEOUT,
       helpValue: 'DURATION',
     }),
-    parallel: Flags.integer({ summary: 'Blocks downloaded at the same time (1-8).', default: 1, min: 1, max: 8, helpValue: 'N' }),
+    parallel: Flags.integer({ summary: 'Blocks downloaded at the same time (1-8); 2 was about a fifth faster on a 2-core machine running both ends, at twice the load on the server.', default: 1, min: 1, max: 8, helpValue: 'N' }),
   };
 
   private snapshotName?: string;

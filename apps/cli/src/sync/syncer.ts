@@ -90,7 +90,9 @@ export class Syncer {
       while (queue.length > 0 && !failure && !this.stopping) {
         const planned = queue.shift()!;
         try {
-          archiveBytes += await this.fetchAndPlace(snapshot, byUlid.get(planned.ulid)!, planned);
+          // Awaited first, then added: `x += await …` would read x before the wait and lose a parallel worker's bytes.
+          const bytes = await this.fetchAndPlace(snapshot, byUlid.get(planned.ulid)!, planned);
+          archiveBytes += bytes;
         } catch (err) {
           // The first failure stops new downloads; one under way beside it may still finish and stay.
           failure ??= err as Error;
