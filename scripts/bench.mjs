@@ -17,7 +17,7 @@
 //  2. starts Prometheus on it (admin API, loopback, no scraping, no compaction) and the built
 //     server beside it, and takes a real snapshot through the server;
 //  3. warms the page cache with one read of every file;
-//  4. runs each group (tar, tzst, tgz, rss, cli): a warm-up pass, then --runs rounds in which the
+//  4. runs each group (tar, tzst, tgz, rss, cli, sync): a warm-up pass, then --runs rounds in which the
 //     reference pipelines and our rows alternate; context rows run --context-runs times;
 //  5. prints a table, the targets with PASS/FAIL, notes on anything that made numbers shaky,
 //     and a Markdown version; stops everything it started (also on Ctrl-C).
@@ -34,6 +34,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDataset, listBlocks, treeSize } from './bench/dataset.mjs';
 import { measureLevels } from './bench/levels.mjs';
+import { groupSync, syncRowNote, syncTargets } from './bench/sync.mjs';
 import {
   fmtBytes,
   fmtSecs,
@@ -57,7 +58,7 @@ import {
 } from './bench/util.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const GROUPS = ['tar', 'tzst', 'tgz', 'rss', 'cli'];
+const GROUPS = ['tar', 'tzst', 'tgz', 'rss', 'cli', 'sync'];
 // Groups run only when --only names them: every compression level takes a while.
 const EXTRA_GROUPS = ['levels'];
 const MB = 1e6;
@@ -1111,6 +1112,7 @@ class Bench {
       context('context: CLI to disk vs curl > /dev/null, server and client sharing both cores', 'cli-create', 'cli-curl');
       context('context: the same with the server on CPU 0 and the client on CPU 1', 'cli-create-pinned', 'cli-curl-pinned');
     }
+    if (this.o.only.includes('sync')) out.push(...syncTargets(this, s, ratioTarget));
     return out;
   }
 
@@ -1149,6 +1151,7 @@ class Bench {
     if (this.input.bytes < 0.95e9) this.note(`the snapshot is ${fmtBytes(this.input.bytes)}: fixed costs (process start, first request) weigh more than on the tens-of-GB snapshots the targets are about.`);
     this.note('context rows (gzip, pigz -6, zstd -T1, Node in process) count their output with `tee >(openssl dgst -sha256 >&2) | wc -c`, a small extra stage; target references are timed exactly as `tar | X | openssl dgst -sha256` and their output is counted in the warm-up run only.');
     this.note(`every round (and every RSS row) runs on a fresh server instance warmed up by ${this.o.warmups} untimed tar download(s), except the rows that measure a fresh instance's first downloads; within a round, its downloads share that instance, so a peak RSS can include what an earlier download of the round left in the heap.`);
+    if (this.o.only.includes('sync')) this.note(syncRowNote(this.input.bytes));
     if (this.o.only.includes('cli')) this.note('the prombackup rows time with the CLI\'s own clock (--json "seconds": snapshot + download + SHA-256 + status check, and for a file fsync + rename), not Node/oclif start-up; the process wall time is in last-results.json (wallSeconds). The CLI writes files with O_DIRECT where the file system allows it, so the disk write is part of the file row (the file is deleted right after); curl rows time the download alone.');
   }
 
@@ -1313,6 +1316,7 @@ class Bench {
         tgz: () => this.groupTgz(),
         rss: () => this.groupRss(),
         cli: () => this.groupCli(),
+        sync: () => groupSync(this, { runs: this.o.runs, parallelRuns: this.o.runs }),
         levels: async () => (this.meta.levels = await measureLevels(this, { seconds: o.levelSeconds, concurrency: o.concurrency, formats: o.levelFormats })),
       };
       for (const g of [...GROUPS, ...EXTRA_GROUPS]) {

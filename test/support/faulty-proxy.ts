@@ -64,11 +64,18 @@ export async function startFaultyProxy(target: string, afterBytes = 4096, tls?: 
       },
     );
     out.on('error', () => res.destroy());
+    // A client that goes away ends the upstream request too, so the server ends its download.
+    res.on('close', () => out.destroy());
     req.pipe(out);
   };
   const server = tls ? https.createServer(tls, handle) : http.createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   proxy.url = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  proxy.close = () => new Promise((resolve) => server.close(() => resolve()));
+  proxy.close = () =>
+    new Promise((resolve) => {
+      // A stalled download would otherwise keep close() waiting for good.
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
   return proxy;
 }

@@ -45,6 +45,8 @@ export interface StartOptions {
   retention?: string;
   /** Scrape Prometheus itself every second so the head block gets data. Default true. */
   scrapeSelf?: boolean;
+  /** More command-line flags, e.g. --storage.tsdb.use-lockfile. */
+  args?: string[];
 }
 
 export interface PrometheusInstance {
@@ -344,6 +346,7 @@ export async function startPrometheus(opts: StartOptions = {}): Promise<Promethe
         '--web.enable-admin-api',
         `--storage.tsdb.retention.time=${retention}`,
         '--log.level=info',
+        ...(opts.args ?? []),
       ];
       const started = await launch(prometheus, args, port);
       if ('instance' in started) {

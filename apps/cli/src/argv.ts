@@ -7,10 +7,11 @@ const VALUE_FLAGS = new Set([
   'level',
   'token',
   'snapshot-timeout',
+  'parallel',
   ...['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'].map((rule) => `keep-${rule}`),
 ]);
 /** Long flags that are switches. */
-const SWITCH_FLAGS = new Set(['skip-head', 'json', 'force', 'help', 'version', 'keep-snapshot', 'dry-run']);
+const SWITCH_FLAGS = new Set(['skip-head', 'json', 'force', 'help', 'version', 'keep-snapshot', 'dry-run', 'keep-removed']);
 
 const FALSE_WORDS = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
 const TRUE_WORDS = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);

@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { BlockDto, PrombackupClient } from '@prombackup/client';
+import type { ArchiveFormat } from '@prombackup/contract';
+import { Progress } from '../progress';
+import { fetchBlock, syncFolder } from './block-fetch';
+import { TEMP_PREFIX, readLocalState } from './local-blocks';
+import { type PlannedBlock, REWRITTEN_FILES, type SyncPlan, planSync } from './sync-plan';
+
+export interface Tally {
+  blocks: number;
+  bytes: number;
+}
+
+export interface SyncTallies {
+  /** Blocks downloaded (bytes as the snapshot lists them), and the bytes that came over the wire. */
+  transferred: Tally & { archive_bytes: number };
+  kept: Tally;
+  /** Folders removed from DIR because the snapshot no longer has them. */
+  removed: Tally;
+  /** Folders the snapshot no longer has that --keep-removed left in DIR. */
+  left: Tally;
+  /** The snapshot's blocks, all of which DIR now has. */
+  total: Tally;
+  /** Of the transferred blocks: those whose tombstones file alone was replaced, and those replaced whole. */
+  tombstones_replaced: number;
+  replaced: number;
+}
+
+export class SyncStopped extends Error {}
+
+/** A block without a tombstones file in the snapshot has none to put in place. */
+const ignoreMissing = (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'ENOENT') throw err;
+};
+
+/** How long an interrupted sync waits for its downloads to notice before it removes their folder. */
+const STOP_WAIT_MS = 3_000;
+
+const tally = (items: readonly { bytes: number }[]): Tally => ({ blocks: items.length, bytes: items.reduce((s, i) => s + i.bytes, 0) });
+
+/**
+ * Brings DIR's block folders in line with a snapshot, so that at every moment DIR holds only
+ * complete blocks under ULID names. Work happens in one hidden folder inside DIR (same file
+ * system, so a rename puts a block in place at once); whatever leaves a ULID name goes there
+ * first, so nothing is ever deleted in place. Run it only while holding DIR's lock.
+ */
+export class Syncer {
+  readonly work: string;
+  private readonly cancel = new AbortController();
+  private stopping = false;
+  /** The renames, one after another; stop() waits for the one under way. */
+  private commits: Promise<void> = Promise.resolve();
+  /** Archive bytes received so far, for progress. */
+  private received = 0;
+  /** The downloads under way, which stop() lets end before it removes their folder. */
+  private running?: Promise<unknown>;
+
+  constructor(
+    private readonly client: PrombackupClient,
+    private readonly dir: string,
+    private readonly options: { format: ArchiveFormat; parallel: number; keepRemoved: boolean },
+  ) {
+    this.work = path.join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
+  }
+
+  /** Removes the temporary folders of syncs that ended without cleaning up (the lock says none runs); returns their names. */
+  async removeStaleTemps(): Promise<string[]> {
+    const { staleTemps } = await readLocalState(this.dir);
+    for (const name of staleTemps) await fs.rm(path.join(this.dir, name), { recursive: true, force: true });
+    return staleTemps;
+  }
+
+  /** What DIR needs to become a copy of the snapshot's blocks. */
+  async plan(blocks: readonly BlockDto[]): Promise<SyncPlan> {
+    return planSync(blocks, (await readLocalState(this.dir)).blocks);
+  }
+
+  /** Downloads and puts in place every block of the plan, then removes what the snapshot no longer has. */
+  async apply(snapshot: string, blocks: readonly BlockDto[], plan: SyncPlan): Promise<SyncTallies> {
+    await fs.mkdir(this.work);
+    const byUlid = new Map(blocks.map((b) => [b.ulid, b]));
+    const queue = [...plan.fetch];
+    const total = plan.fetch.reduce((s, b) => s + b.bytes, 0);
+    const progress = queue.length > 0 ? new Progress(`${queue.length} block${queue.length === 1 ? '' : 's'}`, () => this.received, process.stderr, { bytes: total, estimate: this.options.format !== 'tar' }) : undefined;
+    let archiveBytes = 0;
+    let failure: Error | undefined;
+    const worker = async () => {
+      while (queue.length > 0 && !failure && !this.stopping) {
+        const planned = queue.shift()!;
+        try {
+          // Awaited first, then added: `x += await …` would read x before the wait and lose a parallel worker's bytes.
+          const bytes = await this.fetchAndPlace(snapshot, byUlid.get(planned.ulid)!, planned);
+          archiveBytes += bytes;
+        } catch (err) {
+          // The first failure stops new downloads; one under way beside it may still finish and stay.
+          failure ??= err as Error;
+        }
+      }
+    };
+    try {
+      this.running = Promise.all(Array.from({ length: Math.min(this.options.parallel, queue.length) }, worker));
+      await this.running;
+    } finally {
+      progress?.done();
+    }
+    if (failure) throw failure;
+    if (this.stopping) throw new SyncStopped('stopped');
+    if (!this.options.keepRemoved) for (const { ulid } of plan.remove) await this.commit(() => this.moveAside(ulid, 'removed'));
+    return {
+      transferred: { ...tally(plan.fetch), archive_bytes: archiveBytes },
+      kept: tally(plan.keep),
+      removed: this.options.keepRemoved ? { blocks: 0, bytes: 0 } : tally(plan.remove),
+      left: this.options.keepRemoved ? tally(plan.remove) : { blocks: 0, bytes: 0 },
+      total: tally(blocks),
+      tombstones_replaced: plan.fetch.filter((b) => b.action === 'tombstones').length,
+      replaced: plan.fetch.filter((b) => b.action === 'replace').length,
+    };
+  }
+
+  /** One block: downloaded into the work folder, verified, then renamed into DIR. Returns the archive's bytes. */
+  private async fetchAndPlace(snapshot: string, block: BlockDto, planned: PlannedBlock): Promise<number> {
+    const staged = path.join(this.work, block.ulid);
+    let fetched;
+    try {
+      fetched = await fetchBlock(this.client, block, {
+        snapshot,
+        format: this.options.format,
+        into: this.work,
+        onlyTombstones: planned.action === 'tombstones',
+        signal: this.cancel.signal,
+        onBytes: (n) => (this.received += n),
+      });
+    } catch (err) {
+      await fs.rm(staged, { recursive: true, force: true });
+      throw new Error(`block ${block.ulid}: ${(err as Error).message}`);
+    }
+    await this.commit(async () => {
+      const target = path.join(this.dir, block.ulid);
+      if (planned.action === 'tombstones') {
+        // Each file renamed over the old one, as Prometheus itself rewrites them: a reader sees
+        // the old or the new file, never a mix; tombstones first, meta.json (whose stats count them) after.
+        for (const file of REWRITTEN_FILES) await fs.rename(path.join(staged, file), path.join(target, file)).catch(ignoreMissing);
+        await syncFolder(target);
+        await fs.rm(staged, { recursive: true, force: true });
+        return;
+      }
+      // A block changed in another way: the old folder steps aside into the work folder and the
+      // new one takes its name. Between the two renames the name is briefly absent, never half there.
+      if (planned.action === 'replace') await this.moveAside(block.ulid, 'replaced');
+      await fs.rename(staged, target);
+      await syncFolder(this.dir);
+    });
+    return fetched.archiveBytes;
+  }
+
+  /** Moves DIR/ULID into the work folder (deleted with it), so a block never loses files under its name. */
+  private async moveAside(ulid: string, why: string): Promise<void> {
+    await fs.rename(path.join(this.dir, ulid), path.join(this.work, `${why}-${ulid}`));
+    await syncFolder(this.dir);
+  }
+
+  /** Runs one change to DIR after those before it, unless the sync is stopping. */
+  private commit(change: () => Promise<void>): Promise<void> {
+    const run = this.commits.then(() => {
+      if (this.stopping) throw new SyncStopped('stopped');
+      return change();
+    });
+    this.commits = run.catch(() => undefined);
+    return run;
+  }
+
+  /** For an interruption: no new change starts, downloads are cut, the change under way ends, the work folder goes. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.cancel.abort();
+    await this.commits;
+    // A cut download ends at once; one waiting for its status may take longer, and its folder then stays for the next sync to remove.
+    await Promise.race([this.running, new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
+    await this.removeWork();
+  }
+
+  async removeWork(): Promise<void> {
+    await fs.rm(this.work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,46 @@
+import fs from 'node:fs/promises';
+import type { Transform } from 'node:stream';
+import zlib from 'node:zlib';
+import { DecompressStream } from 'zstd-napi';
+
+/** How an archive's tar stream is wrapped. */
+export type Compression = 'none' | 'gzip' | 'zstd';
+
+/** Bytes needed to tell the formats apart: a tar header's "ustar" magic sits at offset 257. */
+export const SNIFF_BYTES = 262;
+
+const startsWith = (head: Buffer, bytes: number[]) => bytes.every((b, i) => head[i] === b);
+
+/** Tells tar, gzip and zstd apart by their first bytes; anything else is an error that says what it looks like. */
+export function detectCompression(head: Buffer): Compression {
+  if (startsWith(head, [0x1f, 0x8b])) return 'gzip';
+  // A zstd frame, or a skippable frame (0x184D2A50-5F, little-endian) that may precede one.
+  if (startsWith(head, [0x28, 0xb5, 0x2f, 0xfd]) || (head.length >= 4 && (head[0] & 0xf0) === 0x50 && startsWith(head.subarray(1), [0x2a, 0x4d, 0x18]))) return 'zstd';
+  if (head.length >= SNIFF_BYTES && head.subarray(257, 262).toString('latin1') === 'ustar') return 'none';
+  if (head.length === 0) throw new Error('the file is empty');
+  const other = startsWith(head, [0xfd, 0x37, 0x7a, 0x58, 0x5a]) ? 'xz' : startsWith(head, [0x42, 0x5a, 0x68]) ? 'bzip2' : startsWith(head, [0x50, 0x4b, 0x03, 0x04]) ? 'zip' : undefined;
+  if (other) throw new Error(`it is ${other}-compressed; prombackup archives are tar, tar.gz or tar.zst`);
+  throw new Error(`it is not a tar, tar.gz or tar.zst archive (first bytes ${head.subarray(0, 8).toString('hex')})`);
+}
+
+/** A stream that undoes `compression`, or undefined for a plain tar. */
+export function decompressorFor(compression: Compression): Transform | undefined {
+  // 1 MiB output chunks: fewer, larger writes downstream than zlib's 16 KiB default.
+  if (compression === 'gzip') return zlib.createGunzip({ chunkSize: 1024 * 1024 });
+  if (compression === 'zstd') return new DecompressStream();
+  return undefined;
+}
+
+/** The compression of the archive at `file`, by its first bytes; errors name the file. */
+export async function sniffFile(file: string): Promise<Compression> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const head = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead } = await handle.read(head, 0, SNIFF_BYTES, 0);
+    return detectCompression(head.subarray(0, bytesRead));
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`);
+  } finally {
+    await handle.close();
+  }
+}
