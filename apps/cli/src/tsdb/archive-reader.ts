@@ -105,6 +105,7 @@ export async function readBlockArchive(source: Readable, options: ReadOptions): 
   const seen = new Set<string>();
   const blocks = new Map<string, BlockState>();
   const skipped = new Set<string>();
+  let callbackError: Error | undefined;
 
   const visit = async (header: Header, body: Readable) => {
     const name = header.name;
@@ -142,7 +143,15 @@ export async function readBlockArchive(source: Readable, options: ReadOptions): 
       }
       body = Readable.from([block.metaJson]);
     }
-    if (options.onFile) await options.onFile(file, body);
+    if (options.onFile) {
+      try {
+        await options.onFile(file, body);
+      } catch (err) {
+        // The caller's own failure (a full disk…) is no fault of the archive: it goes out as it is.
+        callbackError = err as Error;
+        throw err;
+      }
+    }
     await drain(body);
   };
 
@@ -166,6 +175,8 @@ export async function readBlockArchive(source: Readable, options: ReadOptions): 
       extract,
     ]);
   } catch (err) {
+    if (callbackError) throw callbackError;
+    if ((err as Error).name === 'AbortError') throw err;
     const where = `${current ? `at entry ${JSON.stringify(current)}, ` : ''}after ${archiveBytes} bytes of the archive${decompress ? ` (${tarBytes} unpacked)` : ''}`;
     if (err instanceof BlockEntryError) throw new ArchiveError(`${err.message} (${where})`);
     throw new ArchiveError(`damaged or cut: ${(err as Error).message} (${where})`);
@@ -176,15 +187,15 @@ export async function readBlockArchive(source: Readable, options: ReadOptions): 
   return { compression: options.compression, prefix: prefix ?? null, blocks: completeBlocks(blocks), skipped: [...skipped].sort(), archiveBytes, tarBytes };
 }
 
-/** Every block with its meta.json, index and at least one chunk segment; otherwise an error naming what is missing. */
 function completeBlocks(blocks: Map<string, BlockState>): ArchivedBlock[] {
-  const out: ArchivedBlock[] = [];
-  for (const [ulid, state] of [...blocks].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const paths = new Set(state.files.map((f) => f.path));
-    const missing = ['meta.json', 'index'].filter((p) => !paths.has(p));
-    if (!state.files.some((f) => f.path.startsWith('chunks/'))) missing.push('chunks/ with a segment');
-    if (missing.length > 0 || !state.meta || !state.metaJson) throw new ArchiveError(`block ${ulid} is incomplete: no ${missing.join(', no ')}`);
-    out.push({ ulid, meta: state.meta, metaJson: state.metaJson, files: state.files, bytes: state.files.reduce((sum, f) => sum + f.size, 0) });
-  }
-  return out;
+  return [...blocks].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([ulid, state]) => completeBlock(ulid, state));
+}
+
+/** The block, if it has its meta.json, index and at least one chunk segment; otherwise an ArchiveError naming what is missing. */
+export function completeBlock(ulid: string, state: { files: BlockFile[]; metaJson?: Buffer; meta?: BlockMeta }): ArchivedBlock {
+  const paths = new Set(state.files.map((f) => f.path));
+  const missing = ['meta.json', 'index'].filter((p) => !paths.has(p));
+  if (!state.files.some((f) => f.path.startsWith('chunks/'))) missing.push('chunks/ with a segment');
+  if (missing.length > 0 || !state.meta || !state.metaJson) throw new ArchiveError(`block ${ulid} is incomplete: no ${missing.join(', no ')}`);
+  return { ulid, meta: state.meta, metaJson: state.metaJson, files: state.files, bytes: state.files.reduce((sum, f) => sum + f.size, 0) };
 }
