@@ -30,6 +30,8 @@ export class BlockStaging {
   constructor(
     private readonly root: string,
     private readonly durable = true,
+    /** Called with each block once it is in place (verify --deep checks it there). */
+    private readonly onPlaced?: (ulid: string, dir: string) => Promise<void>,
   ) {}
 
   /** Writes one file of block `ulid`, which has `expected` files in all; the block is put in place after its last. */
@@ -88,6 +90,7 @@ export class BlockStaging {
     await fs.rename(block.temp, target);
     this.staged.delete(ulid);
     this.placed.push(ulid);
+    await this.onPlaced?.(ulid, target);
   }
 
   /** Removes every temporary folder still here (after a failure or an interruption). */

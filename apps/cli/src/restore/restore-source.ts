@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { type ArchivedBlock, ArchiveError, type Compression, readBlockArchive, sniffFile } from '../tsdb';
+import { type ArchiveListing, type ArchivedBlock, ArchiveError, type Compression, type ReadOptions, readBlockArchive, sniffFile } from '../tsdb';
 import type { BlockStaging } from './block-staging';
 
 /** What a source holds, found by reading it all and checking every entry; nothing is written meanwhile. */
@@ -41,8 +41,13 @@ export class ArchiveSource implements RestoreSource {
 
   constructor(readonly path: string) {}
 
-  private stream(signal: AbortSignal): Readable {
-    return createReadStream(this.path, { highWaterMark: 1024 * 1024, signal });
+  /** One pass over the file; what is wrong with the archive is said with its path. */
+  private async read(signal: AbortSignal, options: ReadOptions): Promise<ArchiveListing> {
+    try {
+      return await readBlockArchive(createReadStream(this.path, { highWaterMark: 1024 * 1024, signal }), options);
+    } catch (err) {
+      throw err instanceof ArchiveError ? new ArchiveError(`${this.path}: ${err.message}`) : err;
+    }
   }
 
   async list(hashBlocks: Set<string>, sha256: boolean, signal: AbortSignal) {
@@ -50,7 +55,7 @@ export class ArchiveSource implements RestoreSource {
     const compression = await sniffFile(this.path);
     const whole = sha256 ? createHash('sha256') : undefined;
     const hashes = new Map<string, Map<string, string>>();
-    const listing = await readBlockArchive(this.stream(signal), {
+    const listing = await this.read(signal, {
       compression,
       onArchiveBytes: whole && ((chunk) => whole.update(chunk)),
       onFile: async (file, body) => {
@@ -67,12 +72,12 @@ export class ArchiveSource implements RestoreSource {
 
   async copy(listing: SourceListing, chosen: Set<string>, staging: BlockStaging, signal: AbortSignal): Promise<void> {
     // The second pass must read what the first checked: the same file, then the same entries in the same order.
-    const changed = () => new ArchiveError(`${this.path} changed since it was checked; nothing more is restored from it`);
+    const changed = () => new Error(`${this.path} changed since it was checked; nothing more is restored from it`);
     if (identity(await fs.stat(this.path)) !== this.seen) throw changed();
     const expected = listing.blocks.flatMap((b) => b.files.map((f) => `${b.ulid}/${f.path}:${f.size}`));
     const counts = new Map(listing.blocks.map((b) => [b.ulid, b.files.length]));
     let index = 0;
-    await readBlockArchive(this.stream(signal), {
+    await this.read(signal, {
       compression: listing.compression!,
       onFile: async (file, body) => {
         if (expected[index++] !== `${file.ulid}/${file.path}:${file.size}`) throw changed();

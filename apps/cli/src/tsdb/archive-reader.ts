@@ -66,6 +66,13 @@ function tap(onChunk: (chunk: Buffer) => void): Transform {
   });
 }
 
+/** The run of zero bytes at the end of the stream so far, given the run before `chunk`. */
+function zerosAtEnd(chunk: Buffer, before: number): number {
+  let i = chunk.length - 1;
+  while (i >= 0 && chunk[i] === 0) i--;
+  return i < 0 ? before + chunk.length : chunk.length - 1 - i;
+}
+
 async function drain(body: Readable): Promise<void> {
   for await (const _ of body);
 }
@@ -100,6 +107,7 @@ export async function readBlockArchive(source: Readable, options: ReadOptions): 
   let archiveBytes = 0;
   let tarBytes = 0;
   let lastEnd = 0;
+  let trailingZeros = 0;
   let current = '';
   let prefix: string | null | undefined;
   const seen = new Set<string>();
@@ -171,7 +179,10 @@ export async function readBlockArchive(source: Readable, options: ReadOptions): 
         options.onArchiveBytes?.(chunk);
       }),
       ...(decompress ? [decompress] : []),
-      tap((chunk) => (tarBytes += chunk.length)),
+      tap((chunk) => {
+        tarBytes += chunk.length;
+        trailingZeros = zerosAtEnd(chunk, trailingZeros);
+      }),
       extract,
     ]);
   } catch (err) {
@@ -181,7 +192,8 @@ export async function readBlockArchive(source: Readable, options: ReadOptions): 
     if (err instanceof BlockEntryError) throw new ArchiveError(`${err.message} (${where})`);
     throw new ArchiveError(`damaged or cut: ${(err as Error).message} (${where})`);
   }
-  if (tarBytes < lastEnd + 2 * TAR_BLOCK) {
+  // The end marker: two zero blocks right after the last entry (a cut after a PAX header fails this too).
+  if (tarBytes < lastEnd + 2 * TAR_BLOCK || tarBytes - trailingZeros > lastEnd) {
     throw new ArchiveError(`cut: the archive ends after ${archiveBytes} bytes without tar's end marker${current ? ` (last entry ${JSON.stringify(current)})` : ''}`);
   }
   return { compression: options.compression, prefix: prefix ?? null, blocks: completeBlocks(blocks), skipped: [...skipped].sort(), archiveBytes, tarBytes };
