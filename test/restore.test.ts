@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ServerProcess, runCli, startServer } from './support/processes';
+import { CLI_BIN, type ServerProcess, runCli, startServer } from './support/processes';
 import { type PrometheusInstance, queryRange, startPrometheus, waitForHeadSamples, writeBackfillBlocks } from './support/prometheus';
 import { BACKFILL_QUERIES, blockFolders, expectSameAnswers, listTree } from './support/tsdb';
 
@@ -100,6 +100,14 @@ describe('restore', () => {
     expect(json.checksum).toBe('none');
     expect(json.blocks_restored).toEqual(await blockFolders(source));
     await expectServesSource(to, json.retention_days);
+    // The same folder packed by GNU tar, blocks at the top as ./ULID in directory order, and a wal beside them.
+    await fs.mkdir(path.join(source, 'wal'));
+    await fs.writeFile(path.join(source, 'wal', '00000000'), 'log');
+    const bare = path.join(work, 'bare.tar.gz');
+    execFileSync('tar', ['-czf', bare, '-C', source, '--exclude=./.prombackup*', '.']);
+    const fromBare = await restore([bare, '--to', path.join(await freshDir('from-bare'), 'data')]);
+    expect(fromBare.code, fromBare.stderr).toBe(0);
+    expect(fromBare.json).toMatchObject({ checksum: 'absent', blocks_restored: json.blocks_restored, left_out: ['wal'] });
   });
 
   it('skips a block that is already there and identical, and reports overlaps with other blocks', async () => {
@@ -200,6 +208,41 @@ describe('restore refuses, and leaves TSDB_DIR as it was', () => {
     const noTo = await runCli(['restore', archives.tar]);
     expect(noTo.code).toBe(2);
     expect(noTo.stderr).toMatch(/Missing required flag to/);
+  });
+});
+
+describe('an interrupted restore', () => {
+  it('removes its temporary folders on SIGTERM, exits 143 and says what was in place', async () => {
+    // One block with a 300 MB chunk segment (sparse on disk, full in the tar), so that writing it takes a while.
+    const source = await freshDir('big');
+    const ulid = '01HBBBBBBBBBBBBBBBBBBBBBBB';
+    await fs.mkdir(path.join(source, ulid, 'chunks'), { recursive: true });
+    await fs.writeFile(path.join(source, ulid, 'meta.json'), JSON.stringify({ ulid, minTime: 0, maxTime: 1000, version: 1 }));
+    await fs.writeFile(path.join(source, ulid, 'index'), 'index');
+    await fs.writeFile(path.join(source, ulid, 'chunks', '000001'), '');
+    await fs.truncate(path.join(source, ulid, 'chunks', '000001'), 300 * 1024 * 1024);
+    const archive = path.join(work, 'big.tar');
+    execFileSync('tar', ['-cf', archive, '-C', source, ulid]);
+    await fs.rm(source, { recursive: true });
+    const to = await freshDir('interrupted');
+    const child = spawn(process.execPath, [CLI_BIN, 'restore', archive, '--to', to], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let sawTemp = false;
+    while (child.exitCode === null) {
+      if ((await fs.readdir(to)).some((n) => n.startsWith('.prombackup-restore-'))) {
+        sawTemp = true;
+        child.kill('SIGTERM');
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(sawTemp).toBe(true);
+    expect(await exited).toBe(143);
+    expect(stderr).toMatch(/stopped by SIGTERM while restoring into .*; its temporary folders are removed; nothing was put in place/);
+    expect((await fs.readdir(to)).filter((n) => n !== 'lock')).toEqual([]);
+    await fs.rm(archive);
   });
 });
 

@@ -38,6 +38,8 @@ const identity = (s: { dev: number; ino: number; size: number; mtimeMs: number }
 /** An archive made by create, in any format, recognised by content. */
 export class ArchiveSource implements RestoreSource {
   private seen?: string;
+  /** Every block file of the first pass, in archive order, for the second to match. */
+  private sequence: string[] = [];
 
   constructor(readonly path: string) {}
 
@@ -52,6 +54,7 @@ export class ArchiveSource implements RestoreSource {
 
   async list(hashBlocks: Set<string>, sha256: boolean, signal: AbortSignal) {
     this.seen = identity(await fs.stat(this.path));
+    this.sequence = [];
     const compression = await sniffFile(this.path);
     const whole = sha256 ? createHash('sha256') : undefined;
     const hashes = new Map<string, Map<string, string>>();
@@ -59,6 +62,7 @@ export class ArchiveSource implements RestoreSource {
       compression,
       onArchiveBytes: whole && ((chunk) => whole.update(chunk)),
       onFile: async (file, body) => {
+        this.sequence.push(`${file.ulid}/${file.path}:${file.size}`);
         if (!hashBlocks.has(file.ulid)) return;
         if (!hashes.has(file.ulid)) hashes.set(file.ulid, new Map());
         hashes.get(file.ulid)!.set(file.path, await sha256Of(body));
@@ -74,7 +78,7 @@ export class ArchiveSource implements RestoreSource {
     // The second pass must read what the first checked: the same file, then the same entries in the same order.
     const changed = () => new Error(`${this.path} changed since it was checked; nothing more is restored from it`);
     if (identity(await fs.stat(this.path)) !== this.seen) throw changed();
-    const expected = listing.blocks.flatMap((b) => b.files.map((f) => `${b.ulid}/${f.path}:${f.size}`));
+    const expected = this.sequence;
     const counts = new Map(listing.blocks.map((b) => [b.ulid, b.files.length]));
     let index = 0;
     await this.read(signal, {

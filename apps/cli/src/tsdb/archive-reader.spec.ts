@@ -142,7 +142,7 @@ describe('readBlockArchive', () => {
   it('refuses an archive cut right after a PAX header, before the entry it describes', async () => {
     const tar = await tarOf(block(A, `${'p'.repeat(120)}/`));
     // The end: PAX header and its data, the tombstones header and data, then the end marker.
-    await expect(read(tar.subarray(0, tar.length - 2048))).rejects.toThrow(/cut: .*without tar's end marker/);
+    await expect(read(tar.subarray(0, tar.length - 2048))).rejects.toThrow(/cut: tar's end marker is missing \(the file ends after \d+ bytes/);
     expect((await read(tar)).blocks).toHaveLength(1);
   });
 

@@ -194,7 +194,7 @@ export async function readBlockArchive(source: Readable, options: ReadOptions): 
   }
   // The end marker: two zero blocks right after the last entry (a cut after a PAX header fails this too).
   if (tarBytes < lastEnd + 2 * TAR_BLOCK || tarBytes - trailingZeros > lastEnd) {
-    throw new ArchiveError(`cut: the archive ends after ${archiveBytes} bytes without tar's end marker${current ? ` (last entry ${JSON.stringify(current)})` : ''}`);
+    throw new ArchiveError(`cut: tar's end marker is missing (the file ends after ${archiveBytes} bytes of the archive${current ? `, last entry ${JSON.stringify(current)}` : ''})`);
   }
   return { compression: options.compression, prefix: prefix ?? null, blocks: completeBlocks(blocks), skipped: [...skipped].sort(), archiveBytes, tarBytes };
 }
