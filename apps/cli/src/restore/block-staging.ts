@@ -24,6 +24,8 @@ interface Staged {
  */
 export class BlockStaging {
   private readonly staged = new Map<string, Staged>();
+  /** Every block's finishing, also of those already out of `staged`: settle() waits for all. */
+  private readonly finishing: Promise<void>[] = [];
   /** Blocks renamed into place, in order. */
   readonly placed: string[] = [];
 
@@ -67,12 +69,13 @@ export class BlockStaging {
     if (block.written.length === block.expected) {
       block.finishing = this.finish(ulid, block);
       block.finishing.catch(() => undefined); // settle() reports it
+      this.finishing.push(block.finishing);
     }
   }
 
   /** Waits for every block to be in place; throws the first failure. */
   async settle(): Promise<void> {
-    await Promise.all([...this.staged.values()].map((b) => b.finishing));
+    await Promise.all(this.finishing);
     const unfinished = [...this.staged.entries()].filter(([, b]) => !b.finishing).map(([ulid]) => ulid);
     if (unfinished.length > 0) throw new Error(`blocks ${unfinished.join(', ')} did not get all their files`);
     if (this.durable) await syncDir(this.root);
@@ -95,7 +98,7 @@ export class BlockStaging {
 
   /** Removes every temporary folder still here (after a failure or an interruption). */
   async discard(): Promise<void> {
-    await Promise.allSettled([...this.staged.values()].map((b) => b.finishing));
+    await Promise.allSettled(this.finishing);
     for (const block of this.staged.values()) await fs.rm(block.temp, { recursive: true, force: true });
     this.staged.clear();
   }
