@@ -239,7 +239,8 @@ describe('an interrupted restore', () => {
       await new Promise((r) => setTimeout(r, 5));
     }
     expect(sawTemp).toBe(true);
-    expect(await exited).toBe(143);
+    const code = await exited;
+    expect(code, stderr).toBe(143);
     expect(stderr).toMatch(/stopped by SIGTERM while restoring into .*; its temporary folders are removed; nothing was put in place/);
     expect((await fs.readdir(to)).filter((n) => n !== 'lock')).toEqual([]);
     await fs.rm(archive);

@@ -1,11 +1,11 @@
 // prombackup verify on real archives of a real Prometheus: good ones pass in every format; a
 // flipped byte, a cut, a missing meta.json, a bad .sha256 or a damaged chunk fail saying where.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ServerProcess, runCli, startServer } from './support/processes';
+import { CLI_BIN, type ServerProcess, runCli, startServer } from './support/processes';
 import { type PrometheusInstance, startPrometheus, waitForHeadSamples } from './support/prometheus';
 
 let prom: PrometheusInstance;
@@ -132,6 +132,40 @@ describe('verify', () => {
     expect(deep.code).toBe(1);
     expect(deep.message).toMatch(new RegExp(`promtool tsdb analyze found block ${victim} damaged`));
     expect((await fs.readdir(os.tmpdir())).filter((n) => n.startsWith('prombackup-verify-'))).toEqual([]);
+  });
+
+  it('--deep interrupted by SIGTERM removes its scratch folder and exits 143', async () => {
+    // One block with a 300 MB chunk segment (sparse on disk, full in the tar), so that extracting it takes a while.
+    const source = await fs.mkdtemp(path.join(work, 'big-'));
+    const ulid = '01HBBBBBBBBBBBBBBBBBBBBBBB';
+    await fs.mkdir(path.join(source, ulid, 'chunks'), { recursive: true });
+    await fs.writeFile(path.join(source, ulid, 'meta.json'), JSON.stringify({ ulid, minTime: 0, maxTime: 1000, version: 1 }));
+    await fs.writeFile(path.join(source, ulid, 'index'), 'index');
+    await fs.writeFile(path.join(source, ulid, 'chunks', '000001'), '');
+    await fs.truncate(path.join(source, ulid, 'chunks', '000001'), 300 * 1024 * 1024);
+    const archive = path.join(work, 'big.tar');
+    execFileSync('tar', ['-cf', archive, '-C', source, ulid]);
+    await fs.rm(source, { recursive: true });
+    const tmp = await fs.mkdtemp(path.join(work, 'scratch-'));
+    const child = spawn(process.execPath, [CLI_BIN, 'verify', archive, '--no-checksum', '--deep', '--tmp-dir', tmp], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let sawScratch = false;
+    while (child.exitCode === null) {
+      if ((await fs.readdir(tmp)).length > 0) {
+        sawScratch = true;
+        child.kill('SIGTERM');
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(sawScratch).toBe(true);
+    const code = await exited;
+    expect(code, stderr).toBe(143);
+    expect(stderr).toMatch(/stopped by SIGTERM while opening blocks with promtool; .* is removed/);
+    expect(await fs.readdir(tmp)).toEqual([]);
+    await fs.rm(archive);
   });
 
   it('bad arguments and flags exit 2: no file, a folder, --deep without promtool, --tmp-dir without --deep', async () => {

@@ -1,9 +1,11 @@
+import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { formatBytes } from '@prombackup/contract';
 import { readChecksumFile } from '../checksum-file';
+import { exitOnInterrupt } from '../interruption';
 import { LocalCommand } from '../local-command';
 import { BlockStaging } from '../restore/block-staging';
 import { analyzeBlock, findPromtool } from '../restore/promtool';
@@ -52,6 +54,14 @@ export default class Verify extends LocalCommand {
     'tmp-dir': Flags.string({ summary: 'Where --deep extracts a block at a time (default: the system temporary folder).', helpValue: 'DIR' }),
   };
 
+  private stopping?: Promise<never>;
+
+  /** An interrupted run stands aside: the signal handler cleans up, reports and exits. */
+  protected override async catch(err: Error & { oclif?: { exit?: number } }): Promise<unknown> {
+    if (this.stopping) return this.stopping;
+    return super.catch(err);
+  }
+
   async run(): Promise<VerifyResult> {
     const started = Date.now();
     const { args, flags } = await this.parse(Verify);
@@ -98,10 +108,23 @@ export default class Verify extends LocalCommand {
 
   /** Second pass: each block into a scratch folder, opened by promtool there, then removed. */
   private async analyzeAll(source: ArchiveSource, listing: Awaited<ReturnType<ArchiveSource['list']>>['listing'], promtool: string, tmp: string, analyzed: Set<string>, signal: AbortSignal): Promise<void> {
-    const scratch = await fs.mkdtemp(path.join(tmp, 'prombackup-verify-'));
+    // Watched from before the scratch folder exists, so that an interruption never leaves it behind.
+    let scratch: string | undefined;
+    const stopWatching = exitOnInterrupt(
+      {
+        cleanUp: async (signal) => {
+          if (scratch) await fs.rm(scratch, { recursive: true, force: true });
+          return `stopped by ${signal} while opening blocks with promtool${scratch ? `; ${scratch} is removed` : ''}`;
+        },
+        lastResort: () => scratch && rmSync(scratch, { recursive: true, force: true }),
+      },
+      (stopping) => (this.stopping = stopping),
+    );
     try {
-      const staging = new BlockStaging(scratch, false, async (ulid, dir) => {
-        await analyzeBlock(promtool, scratch, ulid);
+      scratch = await fs.mkdtemp(path.join(tmp, 'prombackup-verify-'));
+      const root = scratch;
+      const staging = new BlockStaging(root, false, async (ulid, dir) => {
+        await analyzeBlock(promtool, root, ulid);
         analyzed.add(ulid);
         await fs.rm(dir, { recursive: true, force: true });
       });
@@ -112,7 +135,8 @@ export default class Verify extends LocalCommand {
         await staging.discard();
       }
     } finally {
-      await fs.rm(scratch, { recursive: true, force: true });
+      if (scratch) await fs.rm(scratch, { recursive: true, force: true });
+      stopWatching();
     }
   }
 }

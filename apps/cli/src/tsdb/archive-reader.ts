@@ -165,6 +165,9 @@ export async function readBlockArchive(source: Readable, options: ReadOptions): 
 
   const extract = tarExtract();
   extract.on('entry', (header, body, next) => {
+    // An entry's stream also errors when the whole archive does; the pipeline reports that once
+    // (tar-stream's own iterator does the same), and an unheard error would crash the process.
+    body.on('error', () => undefined);
     visit(header, body as unknown as Readable).then(
       () => next(),
       (err: Error) => next(err),
