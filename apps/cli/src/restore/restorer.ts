@@ -1,13 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { readChecksumFile } from '../checksum-file';
-import type { BlockMeta } from '../tsdb';
+import { type BlockMeta, type HeldLock, PROMETHEUS_LOCK_FILE, type TsdbBlock, blockDifference, blockHashes, lockTsdb, readTsdbBlocks, refuseIfInUse } from '../tsdb';
 import { BesideStaging } from './beside-staging';
 import { BlockStaging } from './block-staging';
 import { type Overlap, findOverlaps, inRange, prometheusCommand, retentionDays } from './restore-plan';
 import { ArchiveSource, type Listed, type RestoreSource } from './restore-source';
-import { type LocalBlock, blockDifference, blockHashes, localBlocks } from './tsdb-blocks';
-import { type HeldLock, TsdbBusyError, lockTsdb, processesUsing } from './tsdb-lock';
 
 export interface RestoreOptions {
   source: RestoreSource;
@@ -71,10 +69,10 @@ export class Restorer {
       return true;
     }, () => false);
     try {
-      if (exists && (await fs.lstat(path.join(to, 'lock')).then(() => true, () => false))) this.lock = await lockTsdb(to);
-      if (exists) await this.refuseIfUsed();
-      const existing = await localBlocks(to);
-      const byUlid = new Map(existing.map((b) => [b.ulid, b]));
+      if (exists && (await fs.lstat(path.join(to, PROMETHEUS_LOCK_FILE)).then(() => true, () => false))) this.lock = await lockTsdb(to, { by: 'restore' });
+      if (exists) await refuseIfInUse(to, this.lock);
+      const { blocks: byUlid, notFolders } = await readTsdbBlocks(to);
+      const existing = [...byUlid.values()];
 
       const isArchive = source instanceof ArchiveSource;
       const expected = isArchive && this.o.verify ? await readChecksumFile(source.path) : undefined;
@@ -86,6 +84,8 @@ export class Restorer {
       if (listing.skipped.length > 0) note(`left out: ${listing.skipped.join(', ')} (what Prometheus keeps beside its blocks, not blocks)`);
 
       const chosen = listing.blocks.filter((b) => inRange(b.meta, this.o.from, this.o.until));
+      const taken = chosen.find((b) => notFolders.includes(b.ulid));
+      if (taken) throw new BlockConflictError(`${path.join(to, taken.ulid)} is already there and is not a folder; it is never replaced: move it away first. Nothing was restored`);
       const outside = listing.blocks.filter((b) => !chosen.includes(b)).map((b) => b.ulid);
       const skipped: RestoreResult['blocks_skipped'] = [];
       for (const block of chosen.filter((b) => byUlid.has(b.ulid))) {
@@ -144,8 +144,8 @@ export class Restorer {
   private async write(listing: Listed['listing'], chosen: Set<string>): Promise<void> {
     const { to, note } = this.o;
     await fs.mkdir(to, { recursive: true });
-    this.lock ??= await lockTsdb(to);
-    await this.refuseIfUsed();
+    this.lock ??= await lockTsdb(to, { by: 'restore' });
+    await refuseIfInUse(to, this.lock);
     for (const stale of await BlockStaging.removeStale(to)) note(`removed ${stale}, left by an interrupted restore`);
     if (this.beside) return this.beside.place([...chosen]);
     this.staging = new BlockStaging(to);
@@ -153,14 +153,9 @@ export class Restorer {
     await this.staging.settle();
   }
 
-  private async refuseIfUsed(): Promise<void> {
-    const users = await processesUsing(this.o.to, this.lock ? [this.lock.pid] : []);
-    if (users.length > 0) throw new TsdbBusyError(`${this.o.to} is in use: ${users.join('; ')}; stop Prometheus first`);
-  }
-
-  private async differenceFrom(local: LocalBlock, incoming: Map<string, string>): Promise<string | undefined> {
+  private async differenceFrom(local: TsdbBlock, incoming: Map<string, string>): Promise<string | undefined> {
     if (!local.meta) return 'its meta.json cannot be read';
-    return blockDifference(await blockHashes(local.dir), incoming);
+    return blockDifference(await blockHashes(local), incoming);
   }
 
   /** Removes unfinished temporary folders and lets go of the lock; safe to call twice. */
