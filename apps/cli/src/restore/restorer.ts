@@ -5,6 +5,7 @@ import { type BlockMeta, type HeldLock, PROMETHEUS_LOCK_FILE, type TsdbBlock, bl
 import { BesideStaging } from './beside-staging';
 import { BlockStaging } from './block-staging';
 import { type Overlap, findOverlaps, inRange, prometheusCommand, retentionDays } from './restore-plan';
+import { FolderSource } from './folder-source';
 import { ArchiveSource, type Listed, type RestoreSource } from './restore-source';
 
 export interface RestoreOptions {
@@ -115,7 +116,8 @@ export class Restorer {
         blocks_overlapping: overlapping,
         left_out: listing.skipped,
         bytes: toWrite.reduce((sum, b) => sum + b.bytes, 0),
-        passes: source.extract && !this.beside ? 2 : 1,
+        // A folder is listed, then copied: its data is read once.
+        passes: this.beside || source instanceof FolderSource ? 1 : 2,
         seconds: (Date.now() - started) / 1000,
         retention_days: days,
         prometheus_command: days === null ? null : prometheusCommand(to, days),
