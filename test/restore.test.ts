@@ -34,6 +34,16 @@ afterAll(async () => {
   if (work) await fs.rm(work, { recursive: true, force: true });
 });
 
+/** Whether this test may mount (a tmpfs in a mount namespace of its own, as root in a container usually can). */
+const CAN_MOUNT = (() => {
+  try {
+    execFileSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs probe "$1"', 'sh', os.tmpdir()], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
 const span = () => ({ start: prom.backfill!.startMs, end: prom.backfill!.endMs });
 
 async function restore(args: string[]) {
@@ -61,11 +71,27 @@ describe('restore', () => {
     const { code, json, stderr } = await restore([archives[format], '--to', to]);
     expect(code, stderr).toBe(0);
     expect(json.checksum).toBe('verified');
+    expect(json.passes).toBe(1);
     expect(json.blocks_restored.length).toBeGreaterThanOrEqual(3);
     expect(json.blocks_restored).toEqual(await blockFolders(to));
     expect(json.prometheus_command).toBe(`prometheus --storage.tsdb.path=${to} --storage.tsdb.retention.time=${json.retention_days}d`);
     expect((await fs.readdir(to)).filter((n) => n.startsWith('.'))).toEqual([]);
+    expect(await stagingBeside(to)).toEqual([]);
     await expectServesSource(to, json.retention_days);
+  });
+
+  it.skipIf(!CAN_MOUNT)('reads the archive twice when TSDB_DIR is a mount point, where nothing can be renamed in from beside it, and says so', async () => {
+    const to = await freshDir('mounted');
+    // A mount namespace of its own (unshare -m), in which TSDB_DIR is a tmpfs that vanishes with it: listed from inside.
+    const script = 'mount -t tmpfs tsdb "$1" && "$2" "$3" restore "$4" --to "$1" && echo --- && ls -A "$1"';
+    const out = execFileSync('unshare', ['-m', 'sh', '-c', script, 'sh', to, process.execPath, CLI_BIN, archives.tzst], { encoding: 'utf8' });
+    const [human, listing] = out.split('\n---\n');
+    expect(human).toContain(`${to}: it is a mount point (another file system than ${path.dirname(to)}); so ${archives.tzst} is read twice`);
+    expect(human).toMatch(/restored \d+ block\(s\)/);
+    const restored = listing.trim().split('\n').filter((n) => n !== 'lock');
+    expect(restored.length).toBeGreaterThanOrEqual(3);
+    expect(restored.every((n) => /^[0-9A-Z]{26}$/.test(n))).toBe(true);
+    expect(await stagingBeside(to)).toEqual([]);
   });
 
   it('adds the blocks to a TSDB that holds other data, which stays', async () => {
@@ -147,6 +173,7 @@ describe('restore refuses, and leaves TSDB_DIR as it was', () => {
     expect(run.code, run.stderr).toBe(code);
     expect(run.json?.error?.message ?? run.stderr).toMatch(message);
     expect(await listTree(to)).toEqual(before);
+    expect(await stagingBeside(to)).toEqual([]);
     return run;
   }
 
@@ -231,7 +258,7 @@ describe('an interrupted restore', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     let sawTemp = false;
     while (child.exitCode === null) {
-      if ((await fs.readdir(to)).some((n) => n.startsWith('.prombackup-restore-'))) {
+      if ((await stagingBeside(to)).length > 0) {
         sawTemp = true;
         child.kill('SIGTERM');
         break;
@@ -243,9 +270,15 @@ describe('an interrupted restore', () => {
     expect(code, stderr).toBe(143);
     expect(stderr).toMatch(/stopped by SIGTERM while restoring into .*; its temporary folders are removed; nothing was put in place/);
     expect((await fs.readdir(to)).filter((n) => n !== 'lock')).toEqual([]);
+    expect(await stagingBeside(to)).toEqual([]);
     await fs.rm(archive);
   });
 });
+
+/** Restore's hidden staging folders for `to`, beside it. */
+async function stagingBeside(to: string): Promise<string[]> {
+  return (await fs.readdir(path.dirname(to))).filter((n) => n.startsWith('.prombackup-restore-') && n.endsWith(`-${path.basename(to)}`));
+}
 
 function spawnSyncStatus(args: string[]): number {
   try {

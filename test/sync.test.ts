@@ -304,6 +304,25 @@ describe('sync DIR when things go wrong', () => {
     }
   });
 
+  it('refuses a DIR that a running Prometheus uses without a lock file (2.x by default), and leaves it as it was', async () => {
+    const used = `${dir}-used`;
+    await fs.cp(dir, used, { recursive: true, preserveTimestamps: true });
+    const running = await startPrometheus({ dataDir: used, scrapeSelf: false });
+    try {
+      const before = await fs.readdir(used);
+      const run = await runCli(['sync', used, '--server', server!.url, '--skip-head']);
+      expect(run.code, run.stderr).toBe(1);
+      const quoted = used.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      expect(oneLine(run.stderr)).toMatch(new RegExp(`${quoted} is in use: prometheus \\(pid \\d+\\) has ${quoted}/\\S+ open`));
+      expect(await snapshotsOnServer()).toEqual([]);
+      // The two lock files are all a refused sync may leave.
+      expect((await fs.readdir(used)).filter((n) => !before.includes(n)).sort()).toEqual(['.prombackup-sync.lock', 'lock'].filter((n) => !before.includes(n)));
+    } finally {
+      await running.stop();
+      await fs.rm(used, { recursive: true, force: true });
+    }
+  });
+
   it('removes only ULID-named folders the snapshot lacks: other files, links and folders in DIR stay', async () => {
     const outside = await tempDir('pb-sync-outside-');
     try {

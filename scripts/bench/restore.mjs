@@ -1,7 +1,7 @@
 // The "restore" group of the benchmark: `prombackup restore` of the snapshot's tzst archive into an
 // empty folder against `zstd -dc FILE | tar -x` into another. Both read the same file from the
-// page cache; ours also reads it a first time to check every entry and the SHA-256 before writing,
-// and syncs each block to disk before renaming it into place, which tar does not.
+// page cache once; ours also checks every entry and the SHA-256, extracting beside the folder, and
+// syncs each block to disk before renaming it into place, which tar does not.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -60,5 +60,5 @@ export async function groupRestore(bench) {
     ],
     { freshServer: false },
   );
-  bench.note('restore rows: ours reads the archive twice (checks and SHA-256 first, nothing written before they pass), then syncs every block to disk before renaming it into place; `zstd -dc | tar -x` reads it once and leaves the data in the page cache. Times are the CLI\'s own clock (--json "seconds"), without Node/oclif start-up.');
+  bench.note('restore rows: ours reads the archive once, checking every entry and the SHA-256 while it extracts into a folder beside DIR, syncs every block to disk and renames the blocks into DIR once all checked out; `zstd -dc | tar -x` leaves the data in the page cache. Times are the CLI\'s own clock (--json "seconds"), without Node/oclif start-up.');
 }

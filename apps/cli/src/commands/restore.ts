@@ -13,8 +13,9 @@ export default class Restore extends LocalCommand {
   static override summary = 'Put the blocks of a backup into a Prometheus data folder.';
   static override description =
     'SOURCE is an archive made by create or download (tar, tar.gz or tar.zst, recognised by content) or a folder kept by sync. ' +
-    'The whole source is read and checked first (only complete blocks, no links, devices or names outside them; SOURCE.sha256 when present) ' +
-    'and nothing is written before it passes. Each block is then written into a hidden folder inside TSDB_DIR and renamed into place once complete and synced. ' +
+    'The whole source is checked (only complete blocks, no links, devices or names outside them; SOURCE.sha256 when present) ' +
+    'and nothing is written into TSDB_DIR before it passes: an archive is extracted in one pass into a hidden folder beside TSDB_DIR, and its blocks, synced to disk, ' +
+    'are renamed in at the end; when TSDB_DIR is a mount point, the archive is read twice (checked, then extracted) instead. ' +
     'A TSDB_DIR that a running Prometheus uses is refused, an existing block that differs is never replaced, and blocks that overlap existing ones in time are reported. ' +
     'Ends with the command line that starts Prometheus on TSDB_DIR with a retention long enough to keep every block.';
   static override examples = [

@@ -85,7 +85,7 @@ export default class Verify extends LocalCommand {
     if (listing.blocks.length === 0) this.error(`${file} holds no blocks`, { exit: 1 });
 
     const analyzed = new Set<string>();
-    if (promtool) await this.analyzeAll(source, listing, promtool, flags['tmp-dir'] ?? os.tmpdir(), analyzed, abort.signal);
+    if (promtool) await this.analyzeAll(source, listing, promtool, flags['tmp-dir'] ?? os.tmpdir(), analyzed, abort);
 
     const blocks = listing.blocks.map((b) => ({
       ulid: b.ulid,
@@ -107,13 +107,15 @@ export default class Verify extends LocalCommand {
   }
 
   /** Second pass: each block into a scratch folder, opened by promtool there, then removed. */
-  private async analyzeAll(source: ArchiveSource, listing: Awaited<ReturnType<ArchiveSource['list']>>['listing'], promtool: string, tmp: string, analyzed: Set<string>, signal: AbortSignal): Promise<void> {
+  private async analyzeAll(source: ArchiveSource, listing: Awaited<ReturnType<ArchiveSource['list']>>['listing'], promtool: string, tmp: string, analyzed: Set<string>, abort: AbortController): Promise<void> {
     // Watched from before the scratch folder exists, so that an interruption never leaves it behind.
     let scratch: string | undefined;
     const stopWatching = exitOnInterrupt(
       {
         cleanUp: async (signal) => {
-          if (scratch) await fs.rm(scratch, { recursive: true, force: true });
+          // Reading stops first; a file created while the folder goes makes rm retry.
+          abort.abort();
+          if (scratch) await fs.rm(scratch, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
           return `stopped by ${signal} while opening blocks with promtool${scratch ? `; ${scratch} is removed` : ''}`;
         },
         lastResort: () => scratch && rmSync(scratch, { recursive: true, force: true }),
@@ -124,12 +126,16 @@ export default class Verify extends LocalCommand {
       scratch = await fs.mkdtemp(path.join(tmp, 'prombackup-verify-'));
       const root = scratch;
       const staging = new BlockStaging(root, false, async (ulid, dir) => {
-        await analyzeBlock(promtool, root, ulid);
+        // Each block alone in a data folder of its own: promtool opens every block of the folder it is given.
+        const alone = path.join(root, `analyze-${ulid}`);
+        await fs.mkdir(alone);
+        await fs.rename(dir, path.join(alone, ulid));
+        await analyzeBlock(promtool, alone, ulid);
         analyzed.add(ulid);
-        await fs.rm(dir, { recursive: true, force: true });
+        await fs.rm(alone, { recursive: true, force: true });
       });
       try {
-        await source.copy(listing, new Set(listing.blocks.map((b) => b.ulid)), staging, signal);
+        await source.copy(listing, new Set(listing.blocks.map((b) => b.ulid)), staging, abort.signal);
         await staging.settle();
       } finally {
         await staging.discard();

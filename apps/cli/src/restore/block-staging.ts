@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, rmSync } from 'node:fs';
+import { createWriteStream, constants as fsConstants, rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -39,8 +39,7 @@ export class BlockStaging {
   /** Writes one file of block `ulid`, which has `expected` files in all; the block is put in place after its last. */
   async write(ulid: string, expected: number, file: string, body: Readable, mtimeMs: number): Promise<void> {
     const block = await this.begin(ulid, expected);
-    const handle = await fs.open(path.join(block.temp, file), 'wx', 0o644);
-    await pipeline(body, handle.createWriteStream({ highWaterMark: 4 * 1024 * 1024 }));
+    await writeNewFile(path.join(block.temp, file), body);
     await this.written(ulid, block, file, mtimeMs);
   }
 
@@ -56,7 +55,9 @@ export class BlockStaging {
     if (!block) {
       block = { temp: path.join(this.root, `${TEMP_PREFIX}${ulid}-${process.pid}-${randomBytes(4).toString('hex')}`), expected, written: [] };
       this.staged.set(ulid, block);
-      await fs.mkdir(path.join(block.temp, 'chunks'), { recursive: true, mode: 0o755 });
+      // Not recursive: a root removed meanwhile (an interruption) is never made again.
+      await fs.mkdir(block.temp, { mode: 0o755 });
+      await fs.mkdir(path.join(block.temp, 'chunks'), { mode: 0o755 });
     }
     return block;
   }
@@ -78,14 +79,14 @@ export class BlockStaging {
     await Promise.all(this.finishing);
     const unfinished = [...this.staged.entries()].filter(([, b]) => !b.finishing).map(([ulid]) => ulid);
     if (unfinished.length > 0) throw new Error(`blocks ${unfinished.join(', ')} did not get all their files`);
-    if (this.durable) await syncDir(this.root);
+    if (this.durable) await syncPath(this.root);
   }
 
   private async finish(ulid: string, block: Staged): Promise<void> {
     if (this.durable) {
-      await Promise.all(block.written.map((f) => syncFile(path.join(block.temp, f))));
-      await syncDir(path.join(block.temp, 'chunks'));
-      await syncDir(block.temp);
+      await Promise.all(block.written.map((f) => syncPath(path.join(block.temp, f))));
+      await syncPath(path.join(block.temp, 'chunks'));
+      await syncPath(block.temp);
     }
     const target = path.join(this.root, ulid);
     // rename() would silently replace an empty folder: a block that appeared meanwhile is never replaced.
@@ -114,7 +115,7 @@ export class BlockStaging {
     const removed: string[] = [];
     for (const name of await fs.readdir(root).catch(() => [] as string[])) {
       const m = TEMP_PATTERN.exec(name);
-      if (!m || Number(m[1]) === process.pid || isRunning(Number(m[1]))) continue;
+      if (!m || Number(m[1]) === process.pid || isProcessRunning(Number(m[1]))) continue;
       await fs.rm(path.join(root, name), { recursive: true, force: true });
       removed.push(name);
     }
@@ -122,7 +123,8 @@ export class BlockStaging {
   }
 }
 
-function isRunning(pid: number): boolean {
+/** Whether process `pid` still runs (on this host, in this PID namespace). */
+export function isProcessRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -131,15 +133,20 @@ function isRunning(pid: number): boolean {
   }
 }
 
-async function syncFile(file: string): Promise<void> {
+/**
+ * Writes `body` into a new file with large writes: chunks gather up to 4 MiB and go out in one
+ * writev (a FileHandle's stream measured three times slower here, in system time).
+ */
+export async function writeNewFile(file: string, body: Readable): Promise<void> {
+  await pipeline(body, createWriteStream(file, { flags: 'wx', mode: 0o644, highWaterMark: 4 * 1024 * 1024 }));
+}
+
+/** fsync of a file or a folder (for a folder: the names in it). */
+export async function syncPath(file: string): Promise<void> {
   const handle = await fs.open(file, 'r');
   try {
     await handle.sync();
   } finally {
     await handle.close();
   }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  await syncFile(dir);
 }

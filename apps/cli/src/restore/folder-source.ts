@@ -1,9 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { type ArchivedBlock, ArchiveError, type BlockFile, BlockEntryError, MAX_META_BYTES, completeBlock, parseBlockMeta, placeEntry } from '../tsdb';
+import { type ArchivedBlock, ArchiveError, type BlockFile, BlockEntryError, MAX_META_BYTES, completeBlock, parseBlockMeta, placeEntry, sha256OfFile } from '../tsdb';
 import type { BlockStaging } from './block-staging';
 import type { RestoreSource, SourceListing } from './restore-source';
-import { sha256OfFile } from './tsdb-blocks';
 
 /** What the sync command keeps in its folder beside the blocks (its lock, state, temporary blocks): never restored. */
 const SYNC_OWN = /^\.prombackup/;

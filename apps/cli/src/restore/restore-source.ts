@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { type ArchiveListing, type ArchivedBlock, ArchiveError, type Compression, type ReadOptions, readBlockArchive, sniffFile } from '../tsdb';
+import { type ArchiveListing, type ArchivedBlock, ArchiveError, type BlockMeta, type Compression, type FileVisit, type ReadOptions, readBlockArchive, sniffFile } from '../tsdb';
+import type { BesideStaging } from './beside-staging';
 import type { BlockStaging } from './block-staging';
 
 /** What a source holds, found by reading it all and checking every entry; nothing is written meanwhile. */
@@ -17,13 +18,25 @@ export interface SourceListing {
   compression?: Compression;
 }
 
-/** Where a restore reads blocks from: an archive (two passes over the file) or a sync folder. */
+export interface Listed {
+  listing: SourceListing;
+  /** SHA-256 of each file of the blocks asked for, by ULID and path in the block. */
+  hashes: Map<string, Map<string, string>>;
+}
+
+/** Where a restore reads blocks from: an archive (one pass, or two) or a sync folder. */
 export interface RestoreSource {
   readonly path: string;
   /** Pass 1: reads and checks everything, and hashes each file of the blocks in `hashBlocks` (to compare with blocks already there). */
-  list(hashBlocks: Set<string>, sha256: boolean, signal: AbortSignal): Promise<{ listing: SourceListing; hashes: Map<string, Map<string, string>> }>;
+  list(hashBlocks: Set<string>, sha256: boolean, signal: AbortSignal): Promise<Listed>;
   /** Pass 2: writes every file of the `chosen` blocks through `staging`. */
   copy(listing: SourceListing, chosen: Set<string>, staging: BlockStaging, signal: AbortSignal): Promise<void>;
+  /**
+   * Both at once, for a source that is costly to read twice: list()'s checks and hashes, and
+   * meanwhile every other block written into `staging` (beside TSDB_DIR, placed only once all
+   * checked out), except those whose meta.json `wanted` refuses.
+   */
+  extract?(hashBlocks: Set<string>, sha256: boolean, staging: BesideStaging, wanted: (meta: BlockMeta) => boolean, signal: AbortSignal): Promise<Listed>;
 }
 
 async function sha256Of(body: Readable): Promise<string> {
@@ -52,7 +65,23 @@ export class ArchiveSource implements RestoreSource {
     }
   }
 
-  async list(hashBlocks: Set<string>, sha256: boolean, signal: AbortSignal) {
+  list(hashBlocks: Set<string>, sha256: boolean, signal: AbortSignal): Promise<Listed> {
+    return this.pass(hashBlocks, sha256, signal);
+  }
+
+  async extract(hashBlocks: Set<string>, sha256: boolean, staging: BesideStaging, wanted: (meta: BlockMeta) => boolean, signal: AbortSignal): Promise<Listed> {
+    let last: string | undefined;
+    return this.pass(hashBlocks, sha256, signal, async (file, body) => {
+      // Blocks come one after another: the one the archive moved past goes to disk meanwhile.
+      if (last !== undefined && last !== file.ulid) staging.written(last);
+      last = file.ulid;
+      if (file.meta && !wanted(file.meta)) staging.drop(file.ulid);
+      await staging.write(file.ulid, file.path, body, file.mtimeMs);
+    });
+  }
+
+  /** Reads and checks the whole archive; block files not hashed go to `write` when given. */
+  private async pass(hashBlocks: Set<string>, sha256: boolean, signal: AbortSignal, write?: (file: FileVisit, body: Readable) => Promise<void>): Promise<Listed> {
     this.seen = identity(await fs.stat(this.path));
     this.sequence = [];
     const compression = await sniffFile(this.path);
@@ -63,7 +92,7 @@ export class ArchiveSource implements RestoreSource {
       onArchiveBytes: whole && ((chunk) => whole.update(chunk)),
       onFile: async (file, body) => {
         this.sequence.push(`${file.ulid}/${file.path}:${file.size}`);
-        if (!hashBlocks.has(file.ulid)) return;
+        if (!hashBlocks.has(file.ulid)) return write?.(file, body);
         if (!hashes.has(file.ulid)) hashes.set(file.ulid, new Map());
         hashes.get(file.ulid)!.set(file.path, await sha256Of(body));
       },

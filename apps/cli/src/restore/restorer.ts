@@ -1,12 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { readChecksumFile } from '../checksum-file';
-import type { BlockMeta } from '../tsdb';
+import { type BlockMeta, type HeldLock, PROMETHEUS_LOCK_FILE, type TsdbBlock, blockDifference, blockHashes, lockTsdb, readTsdbBlocks, refuseIfInUse } from '../tsdb';
+import { BesideStaging } from './beside-staging';
 import { BlockStaging } from './block-staging';
 import { type Overlap, findOverlaps, inRange, prometheusCommand, retentionDays } from './restore-plan';
-import { ArchiveSource, type RestoreSource } from './restore-source';
-import { type LocalBlock, blockDifference, blockHashes, localBlocks } from './tsdb-blocks';
-import { type HeldLock, TsdbBusyError, lockTsdb, processesUsing } from './tsdb-lock';
+import { FolderSource } from './folder-source';
+import { ArchiveSource, type Listed, type RestoreSource } from './restore-source';
 
 export interface RestoreOptions {
   source: RestoreSource;
@@ -33,6 +33,8 @@ export interface RestoreResult {
   left_out: string[];
   /** Bytes of the restored blocks' files. */
   bytes: number;
+  /** Times the source was read: 1, or 2 for an archive that could not be extracted beside TSDB_DIR (checked first, then written). */
+  passes: 1 | 2;
   seconds: number;
   retention_days: number | null;
   prometheus_command: string | null;
@@ -42,19 +44,22 @@ export interface RestoreResult {
 export class BlockConflictError extends Error {}
 
 /**
- * Puts the blocks of a backup into a TSDB folder: reads and checks the whole source first
- * (entries, SHA-256, blocks already there) without writing, then takes Prometheus' lock and writes
- * each block through BlockStaging. stop() undoes an unfinished run.
+ * Puts the blocks of a backup into a TSDB folder, writing nothing into it before the whole source
+ * checked out (entries, SHA-256, blocks already there). An archive is read once, its blocks
+ * extracted into a hidden folder beside TSDB_DIR and renamed in at the end; where that cannot be
+ * (TSDB_DIR is a mount point), it is read twice: checked first, then written through BlockStaging.
+ * stop() undoes an unfinished run.
  */
 export class Restorer {
   private readonly abort = new AbortController();
   private lock?: HeldLock;
   private staging?: BlockStaging;
+  private beside?: BesideStaging;
 
   constructor(private readonly o: RestoreOptions) {}
 
   get placed(): string[] {
-    return this.staging?.placed ?? [];
+    return this.beside?.placed ?? this.staging?.placed ?? [];
   }
 
   async run(): Promise<RestoreResult> {
@@ -65,14 +70,14 @@ export class Restorer {
       return true;
     }, () => false);
     try {
-      if (exists && (await fs.lstat(path.join(to, 'lock')).then(() => true, () => false))) this.lock = await lockTsdb(to);
-      if (exists) await this.refuseIfUsed();
-      const existing = await localBlocks(to);
-      const byUlid = new Map(existing.map((b) => [b.ulid, b]));
+      if (exists && (await fs.lstat(path.join(to, PROMETHEUS_LOCK_FILE)).then(() => true, () => false))) this.lock = await lockTsdb(to, { by: 'restore' });
+      if (exists) await refuseIfInUse(to, this.lock);
+      const { blocks: byUlid, notFolders } = await readTsdbBlocks(to);
+      const existing = [...byUlid.values()];
 
       const isArchive = source instanceof ArchiveSource;
       const expected = isArchive && this.o.verify ? await readChecksumFile(source.path) : undefined;
-      const { listing, hashes } = await source.list(new Set(byUlid.keys()), expected !== undefined, this.abort.signal);
+      const { listing, hashes } = await this.read(new Set(byUlid.keys()), expected !== undefined);
       if (expected !== undefined && listing.sha256 !== expected) {
         throw new Error(`${source.path}: SHA-256 mismatch: the file hashes to ${listing.sha256}, ${source.path}.sha256 says ${expected}; nothing was restored`);
       }
@@ -80,6 +85,8 @@ export class Restorer {
       if (listing.skipped.length > 0) note(`left out: ${listing.skipped.join(', ')} (what Prometheus keeps beside its blocks, not blocks)`);
 
       const chosen = listing.blocks.filter((b) => inRange(b.meta, this.o.from, this.o.until));
+      const taken = chosen.find((b) => notFolders.includes(b.ulid));
+      if (taken) throw new BlockConflictError(`${path.join(to, taken.ulid)} is already there and is not a folder; it is never replaced: move it away first. Nothing was restored`);
       const outside = listing.blocks.filter((b) => !chosen.includes(b)).map((b) => b.ulid);
       const skipped: RestoreResult['blocks_skipped'] = [];
       for (const block of chosen.filter((b) => byUlid.has(b.ulid))) {
@@ -109,6 +116,8 @@ export class Restorer {
         blocks_overlapping: overlapping,
         left_out: listing.skipped,
         bytes: toWrite.reduce((sum, b) => sum + b.bytes, 0),
+        // A folder is listed, then copied: its data is read once.
+        passes: this.beside || source instanceof FolderSource ? 1 : 2,
         seconds: (Date.now() - started) / 1000,
         retention_days: days,
         prometheus_command: days === null ? null : prometheusCommand(to, days),
@@ -118,32 +127,44 @@ export class Restorer {
     }
   }
 
-  /** Pass 2: the checked blocks into hidden folders, each renamed into place once complete and synced. */
-  private async write(listing: Awaited<ReturnType<RestoreSource['list']>>['listing'], chosen: Set<string>): Promise<void> {
+  /** Reads and checks the whole source: at once extracting it beside TSDB_DIR where it can, otherwise only listing it. */
+  private async read(hashBlocks: Set<string>, sha256: boolean): Promise<Listed> {
+    const { source, to, note } = this.o;
+    if (!source.extract) return source.list(hashBlocks, sha256, this.abort.signal);
+    for (const stale of await BesideStaging.removeStale(to)) note(`removed ${stale}, left by an interrupted restore`);
+    const beside = await BesideStaging.open(to);
+    if ('reason' in beside) {
+      note(`${to}: ${beside.reason}; so ${source.path} is read twice: checked whole first, then extracted into ${to}`);
+      return source.list(hashBlocks, sha256, this.abort.signal);
+    }
+    this.beside = beside;
+    const wanted = (meta: BlockMeta) => inRange(meta, this.o.from, this.o.until) && !hashBlocks.has(meta.ulid);
+    return source.extract(hashBlocks, sha256, beside, wanted, this.abort.signal);
+  }
+
+  /** The checked blocks into TSDB_DIR: renamed in from beside it, or written now through hidden folders inside it (pass 2). */
+  private async write(listing: Listed['listing'], chosen: Set<string>): Promise<void> {
     const { to, note } = this.o;
     await fs.mkdir(to, { recursive: true });
-    this.lock ??= await lockTsdb(to);
-    await this.refuseIfUsed();
+    this.lock ??= await lockTsdb(to, { by: 'restore' });
+    await refuseIfInUse(to, this.lock);
     for (const stale of await BlockStaging.removeStale(to)) note(`removed ${stale}, left by an interrupted restore`);
+    if (this.beside) return this.beside.place([...chosen]);
     this.staging = new BlockStaging(to);
     await this.o.source.copy(listing, chosen, this.staging, this.abort.signal);
     await this.staging.settle();
   }
 
-  private async refuseIfUsed(): Promise<void> {
-    const users = await processesUsing(this.o.to, this.lock ? [this.lock.pid] : []);
-    if (users.length > 0) throw new TsdbBusyError(`${this.o.to} is in use: ${users.join('; ')}; stop Prometheus first`);
-  }
-
-  private async differenceFrom(local: LocalBlock, incoming: Map<string, string>): Promise<string | undefined> {
+  private async differenceFrom(local: TsdbBlock, incoming: Map<string, string>): Promise<string | undefined> {
     if (!local.meta) return 'its meta.json cannot be read';
-    return blockDifference(await blockHashes(local.dir), incoming);
+    return blockDifference(await blockHashes(local), incoming);
   }
 
   /** Removes unfinished temporary folders and lets go of the lock; safe to call twice. */
   async stop(): Promise<void> {
     this.abort.abort();
     await this.staging?.discard();
+    await this.beside?.discard();
     const lock = this.lock;
     this.lock = undefined;
     await lock?.release();
@@ -152,6 +173,7 @@ export class Restorer {
   /** stop() for a process about to exit. */
   stopNow(): void {
     this.staging?.discardNow();
+    this.beside?.discardNow();
     this.lock?.releaseNow();
   }
 }

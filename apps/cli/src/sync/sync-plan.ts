@@ -1,5 +1,5 @@
 import type { BlockDto } from '@prombackup/client';
-import type { LocalBlock } from './local-blocks';
+import type { LocalBlock } from '../tsdb';
 
 /**
  * What a block of the snapshot needs: `new` (DIR lacks it), `tombstones` (DIR has it with the

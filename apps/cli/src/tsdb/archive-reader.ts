@@ -40,6 +40,8 @@ export interface ArchiveListing {
 
 export interface FileVisit extends BlockFile {
   ulid: string;
+  /** For a meta.json: what it says (already parsed and checked). */
+  meta?: BlockMeta;
 }
 
 export interface ReadOptions {
@@ -149,6 +151,7 @@ export async function readBlockArchive(source: Readable, options: ReadOptions): 
       } catch (err) {
         throw new BlockEntryError(`${JSON.stringify(name)}: ${(err as Error).message}`);
       }
+      file.meta = block.meta;
       body = Readable.from([block.metaJson]);
     }
     if (options.onFile) {

@@ -1,0 +1,52 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TsdbBusyError, lockTsdb, processesUsing, refuseIfInUse } from './tsdb-lock';
+
+let dir: string;
+
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pb-tsdb-lock-'));
+});
+
+afterEach(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('lockTsdb and processesUsing', () => {
+  it("refuses a folder whose lock another process holds, saying so, and creates the lock file when it takes it", async () => {
+    const holder = spawn('flock', ['-x', path.join(dir, 'lock'), 'sh', '-c', 'echo held; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    await new Promise((resolve) => holder.stdout!.once('data', resolve));
+    const err = await lockTsdb(dir, { by: 'restore' }).then(() => undefined, (e: Error) => e);
+    expect(err).toBeInstanceOf(TsdbBusyError);
+    expect(err?.message).toBe(`${dir} is in use: ${path.join(dir, 'lock')} is locked by another process (a running Prometheus?); stop it first`);
+    holder.stdin!.end();
+    await new Promise((resolve) => holder.once('exit', resolve));
+    const lock = await lockTsdb(dir, { by: 'restore' });
+    expect(lock.files).toEqual([path.join(dir, 'lock')]);
+    await lock.release();
+  });
+
+  it('finds a process with a file under the folder open, but not our own flock holding the lock files', async () => {
+    await fs.mkdir(path.join(dir, 'wal'));
+    const lock = await lockTsdb(dir, { by: 'sync', own: { file: '.own.lock', busy: 'busy' } });
+    try {
+      expect(await processesUsing(dir, lock.files)).toEqual([]);
+      await refuseIfInUse(dir, lock);
+      // A stand-in for Prometheus: a process keeping a segment open for writing, without any lock.
+      const user = spawn('sh', ['-c', `exec 3>>${path.join(dir, 'wal', '00000000')}; echo open; exec cat >/dev/null`], { stdio: ['pipe', 'pipe', 'ignore'] });
+      await new Promise((resolve) => user.stdout!.once('data', resolve));
+      try {
+        expect(await processesUsing(dir, lock.files)).toEqual([`cat (pid ${user.pid}) has ${path.join(await fs.realpath(dir), 'wal', '00000000')} open`]);
+        await expect(refuseIfInUse(dir, lock)).rejects.toThrow(/is in use: cat \(pid \d+\) has .*00000000 open; stop Prometheus first/);
+      } finally {
+        user.stdin!.end();
+        await new Promise((resolve) => user.once('exit', resolve));
+      }
+    } finally {
+      await lock.release();
+    }
+  });
+});
