@@ -17,7 +17,7 @@
 //  2. starts Prometheus on it (admin API, loopback, no scraping, no compaction) and the built
 //     server beside it, and takes a real snapshot through the server;
 //  3. warms the page cache with one read of every file;
-//  4. runs each group (tar, tzst, tgz, rss, cli, sync): a warm-up pass, then --runs rounds in which the
+//  4. runs each group (tar, tzst, tgz, rss, cli, sync, restore): a warm-up pass, then --runs rounds in which the
 //     reference pipelines and our rows alternate; context rows run --context-runs times;
 //  5. prints a table, the targets with PASS/FAIL, notes on anything that made numbers shaky,
 //     and a Markdown version; stops everything it started (also on Ctrl-C).
@@ -35,6 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureDataset, listBlocks, treeSize } from './bench/dataset.mjs';
 import { measureLevels } from './bench/levels.mjs';
 import { groupSync, syncRowNote, syncTargets } from './bench/sync.mjs';
+import { groupRestore } from './bench/restore.mjs';
 import {
   fmtBytes,
   fmtSecs,
@@ -58,7 +59,7 @@ import {
 } from './bench/util.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const GROUPS = ['tar', 'tzst', 'tgz', 'rss', 'cli', 'sync'];
+const GROUPS = ['tar', 'tzst', 'tgz', 'rss', 'cli', 'sync', 'restore'];
 // Groups run only when --only names them: every compression level takes a while.
 const EXTRA_GROUPS = ['levels'];
 const MB = 1e6;
@@ -1113,6 +1114,10 @@ class Bench {
       context('context: the same with the server on CPU 0 and the client on CPU 1', 'cli-create-pinned', 'cli-curl-pinned');
     }
     if (this.o.only.includes('sync')) out.push(...syncTargets(this, s, ratioTarget));
+    if (this.o.only.includes('restore')) {
+      ratioTarget('restore of the tzst archive vs zstd -dc FILE | tar -x', 'restore', 'restore-ref', 0.9);
+      context('context: restore --no-verify vs zstd -dc FILE | tar -x', 'restore-no-verify', 'restore-ref');
+    }
     return out;
   }
 
@@ -1317,6 +1322,7 @@ class Bench {
         rss: () => this.groupRss(),
         cli: () => this.groupCli(),
         sync: () => groupSync(this, { runs: this.o.runs, parallelRuns: this.o.runs }),
+        restore: () => groupRestore(this),
         levels: async () => (this.meta.levels = await measureLevels(this, { seconds: o.levelSeconds, concurrency: o.concurrency, formats: o.levelFormats })),
       };
       for (const g of [...GROUPS, ...EXTRA_GROUPS]) {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import fs from 'node:fs/promises';
 import { replaceFileAtomically } from './atomic-replace';
 
 /** Where `create` puts the checksum of `archive` (a path, or an S3 key). */
@@ -30,4 +31,22 @@ export async function writeChecksumFile(archive: string, sha256: string): Promis
   const file = checksumFileFor(archive);
   await replaceFileAtomically(file, checksumLine(path.basename(archive), sha256));
   return file;
+}
+
+/**
+ * The SHA-256 that ARCHIVE.sha256 records (sha256sum's format, as create writes it), or undefined
+ * when there is no such file. A file that holds no such line is an error: it was meant to check.
+ */
+export async function readChecksumFile(archive: string): Promise<string | undefined> {
+  const file = checksumFileFor(archive);
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`${file} cannot be read: ${(err as Error).message}`);
+  }
+  const m = /^\\?([0-9a-fA-F]{64}) [ *]/.exec(text);
+  if (!m) throw new Error(`${file} holds no SHA-256 in sha256sum's format ("HASH  NAME")`);
+  return m[1].toLowerCase();
 }

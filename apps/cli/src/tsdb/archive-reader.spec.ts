@@ -139,6 +139,13 @@ describe('readBlockArchive', () => {
     if (compression !== 'none') await expect(read(whole.subarray(0, whole.length - 20), compression)).rejects.toThrow(/damaged or cut/);
   });
 
+  it('refuses an archive cut right after a PAX header, before the entry it describes', async () => {
+    const tar = await tarOf(block(A, `${'p'.repeat(120)}/`));
+    // The end: PAX header and its data, the tombstones header and data, then the end marker.
+    await expect(read(tar.subarray(0, tar.length - 2048))).rejects.toThrow(/cut: tar's end marker is missing \(the file ends after \d+ bytes/);
+    expect((await read(tar)).blocks).toHaveLength(1);
+  });
+
   it('names where a flipped byte in a compressed archive was found', async () => {
     const data = zlib.gzipSync(await tarOf(block(A)));
     data[data.length - 6] ^= 0xff; // inside the CRC

@@ -66,6 +66,13 @@ function tap(onChunk: (chunk: Buffer) => void): Transform {
   });
 }
 
+/** The run of zero bytes at the end of the stream so far, given the run before `chunk`. */
+function zerosAtEnd(chunk: Buffer, before: number): number {
+  let i = chunk.length - 1;
+  while (i >= 0 && chunk[i] === 0) i--;
+  return i < 0 ? before + chunk.length : chunk.length - 1 - i;
+}
+
 async function drain(body: Readable): Promise<void> {
   for await (const _ of body);
 }
@@ -100,11 +107,13 @@ export async function readBlockArchive(source: Readable, options: ReadOptions): 
   let archiveBytes = 0;
   let tarBytes = 0;
   let lastEnd = 0;
+  let trailingZeros = 0;
   let current = '';
   let prefix: string | null | undefined;
   const seen = new Set<string>();
   const blocks = new Map<string, BlockState>();
   const skipped = new Set<string>();
+  let callbackError: Error | undefined;
 
   const visit = async (header: Header, body: Readable) => {
     const name = header.name;
@@ -142,12 +151,23 @@ export async function readBlockArchive(source: Readable, options: ReadOptions): 
       }
       body = Readable.from([block.metaJson]);
     }
-    if (options.onFile) await options.onFile(file, body);
+    if (options.onFile) {
+      try {
+        await options.onFile(file, body);
+      } catch (err) {
+        // The caller's own failure (a full disk…) is no fault of the archive: it goes out as it is.
+        callbackError = err as Error;
+        throw err;
+      }
+    }
     await drain(body);
   };
 
   const extract = tarExtract();
   extract.on('entry', (header, body, next) => {
+    // An entry's stream also errors when the whole archive does; the pipeline reports that once
+    // (tar-stream's own iterator does the same), and an unheard error would crash the process.
+    body.on('error', () => undefined);
     visit(header, body as unknown as Readable).then(
       () => next(),
       (err: Error) => next(err),
@@ -162,29 +182,35 @@ export async function readBlockArchive(source: Readable, options: ReadOptions): 
         options.onArchiveBytes?.(chunk);
       }),
       ...(decompress ? [decompress] : []),
-      tap((chunk) => (tarBytes += chunk.length)),
+      tap((chunk) => {
+        tarBytes += chunk.length;
+        trailingZeros = zerosAtEnd(chunk, trailingZeros);
+      }),
       extract,
     ]);
   } catch (err) {
+    if (callbackError) throw callbackError;
+    if ((err as Error).name === 'AbortError') throw err;
     const where = `${current ? `at entry ${JSON.stringify(current)}, ` : ''}after ${archiveBytes} bytes of the archive${decompress ? ` (${tarBytes} unpacked)` : ''}`;
     if (err instanceof BlockEntryError) throw new ArchiveError(`${err.message} (${where})`);
     throw new ArchiveError(`damaged or cut: ${(err as Error).message} (${where})`);
   }
-  if (tarBytes < lastEnd + 2 * TAR_BLOCK) {
-    throw new ArchiveError(`cut: the archive ends after ${archiveBytes} bytes without tar's end marker${current ? ` (last entry ${JSON.stringify(current)})` : ''}`);
+  // The end marker: two zero blocks right after the last entry (a cut after a PAX header fails this too).
+  if (tarBytes < lastEnd + 2 * TAR_BLOCK || tarBytes - trailingZeros > lastEnd) {
+    throw new ArchiveError(`cut: tar's end marker is missing (the file ends after ${archiveBytes} bytes of the archive${current ? `, last entry ${JSON.stringify(current)}` : ''})`);
   }
   return { compression: options.compression, prefix: prefix ?? null, blocks: completeBlocks(blocks), skipped: [...skipped].sort(), archiveBytes, tarBytes };
 }
 
-/** Every block with its meta.json, index and at least one chunk segment; otherwise an error naming what is missing. */
 function completeBlocks(blocks: Map<string, BlockState>): ArchivedBlock[] {
-  const out: ArchivedBlock[] = [];
-  for (const [ulid, state] of [...blocks].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const paths = new Set(state.files.map((f) => f.path));
-    const missing = ['meta.json', 'index'].filter((p) => !paths.has(p));
-    if (!state.files.some((f) => f.path.startsWith('chunks/'))) missing.push('chunks/ with a segment');
-    if (missing.length > 0 || !state.meta || !state.metaJson) throw new ArchiveError(`block ${ulid} is incomplete: no ${missing.join(', no ')}`);
-    out.push({ ulid, meta: state.meta, metaJson: state.metaJson, files: state.files, bytes: state.files.reduce((sum, f) => sum + f.size, 0) });
-  }
-  return out;
+  return [...blocks].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([ulid, state]) => completeBlock(ulid, state));
+}
+
+/** The block, if it has its meta.json, index and at least one chunk segment; otherwise an ArchiveError naming what is missing. */
+export function completeBlock(ulid: string, state: { files: BlockFile[]; metaJson?: Buffer; meta?: BlockMeta }): ArchivedBlock {
+  const paths = new Set(state.files.map((f) => f.path));
+  const missing = ['meta.json', 'index'].filter((p) => !paths.has(p));
+  if (!state.files.some((f) => f.path.startsWith('chunks/'))) missing.push('chunks/ with a segment');
+  if (missing.length > 0 || !state.meta || !state.metaJson) throw new ArchiveError(`block ${ulid} is incomplete: no ${missing.join(', no ')}`);
+  return { ulid, meta: state.meta, metaJson: state.metaJson, files: state.files, bytes: state.files.reduce((sum, f) => sum + f.size, 0) };
 }

@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants, rmSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/** Hidden temporary block folders: `.prombackup-restore-ULID-PID-RANDOM` (Prometheus reads only ULID-named folders). */
+const TEMP_PREFIX = '.prombackup-restore-';
+const TEMP_PATTERN = /^\.prombackup-restore-[0-9A-Z]{26}-(\d+)-[0-9a-f]+$/;
+
+interface Staged {
+  temp: string;
+  expected: number;
+  written: string[];
+  finishing?: Promise<void>;
+}
+
+/**
+ * Builds blocks in hidden temporary folders inside `root` and renames each into place once it has
+ * every file it should, all synced to disk (files, then its folders, then `root`). A block whose
+ * ULID appeared meanwhile is not replaced. discard() removes whatever is unfinished; nothing under
+ * a ULID name is ever half written. With `durable: false` (verify's scratch space) nothing is synced.
+ */
+export class BlockStaging {
+  private readonly staged = new Map<string, Staged>();
+  /** Every block's finishing, also of those already out of `staged`: settle() waits for all. */
+  private readonly finishing: Promise<void>[] = [];
+  /** Blocks renamed into place, in order. */
+  readonly placed: string[] = [];
+
+  constructor(
+    private readonly root: string,
+    private readonly durable = true,
+    /** Called with each block once it is in place (verify --deep checks it there). */
+    private readonly onPlaced?: (ulid: string, dir: string) => Promise<void>,
+  ) {}
+
+  /** Writes one file of block `ulid`, which has `expected` files in all; the block is put in place after its last. */
+  async write(ulid: string, expected: number, file: string, body: Readable, mtimeMs: number): Promise<void> {
+    const block = await this.begin(ulid, expected);
+    const handle = await fs.open(path.join(block.temp, file), 'wx', 0o644);
+    await pipeline(body, handle.createWriteStream({ highWaterMark: 4 * 1024 * 1024 }));
+    await this.written(ulid, block, file, mtimeMs);
+  }
+
+  /** write() for a file on disk (a sync folder): copied by the kernel, or cloned where the file system can. */
+  async copy(ulid: string, expected: number, file: string, source: string, mtimeMs: number): Promise<void> {
+    const block = await this.begin(ulid, expected);
+    await fs.copyFile(source, path.join(block.temp, file), fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
+    await this.written(ulid, block, file, mtimeMs);
+  }
+
+  private async begin(ulid: string, expected: number): Promise<Staged> {
+    let block = this.staged.get(ulid);
+    if (!block) {
+      block = { temp: path.join(this.root, `${TEMP_PREFIX}${ulid}-${process.pid}-${randomBytes(4).toString('hex')}`), expected, written: [] };
+      this.staged.set(ulid, block);
+      await fs.mkdir(path.join(block.temp, 'chunks'), { recursive: true, mode: 0o755 });
+    }
+    return block;
+  }
+
+  private async written(ulid: string, block: Staged, file: string, mtimeMs: number): Promise<void> {
+    const when = new Date(mtimeMs);
+    await fs.utimes(path.join(block.temp, file), when, when);
+    block.written.push(file);
+    // Synced and renamed in the background, while the next block is written.
+    if (block.written.length === block.expected) {
+      block.finishing = this.finish(ulid, block);
+      block.finishing.catch(() => undefined); // settle() reports it
+      this.finishing.push(block.finishing);
+    }
+  }
+
+  /** Waits for every block to be in place; throws the first failure. */
+  async settle(): Promise<void> {
+    await Promise.all(this.finishing);
+    const unfinished = [...this.staged.entries()].filter(([, b]) => !b.finishing).map(([ulid]) => ulid);
+    if (unfinished.length > 0) throw new Error(`blocks ${unfinished.join(', ')} did not get all their files`);
+    if (this.durable) await syncDir(this.root);
+  }
+
+  private async finish(ulid: string, block: Staged): Promise<void> {
+    if (this.durable) {
+      await Promise.all(block.written.map((f) => syncFile(path.join(block.temp, f))));
+      await syncDir(path.join(block.temp, 'chunks'));
+      await syncDir(block.temp);
+    }
+    const target = path.join(this.root, ulid);
+    // rename() would silently replace an empty folder: a block that appeared meanwhile is never replaced.
+    if (await fs.lstat(target).then(() => true, () => false)) throw new Error(`${target} appeared while restoring; it was left as it is`);
+    await fs.rename(block.temp, target);
+    this.staged.delete(ulid);
+    this.placed.push(ulid);
+    await this.onPlaced?.(ulid, target);
+  }
+
+  /** Removes every temporary folder still here (after a failure or an interruption). */
+  async discard(): Promise<void> {
+    await Promise.allSettled(this.finishing);
+    for (const block of this.staged.values()) await fs.rm(block.temp, { recursive: true, force: true });
+    this.staged.clear();
+  }
+
+  /** discard() for a process about to exit. */
+  discardNow(): void {
+    for (const block of this.staged.values()) rmSync(block.temp, { recursive: true, force: true });
+    this.staged.clear();
+  }
+
+  /** Temporary folders of earlier restores into `root` whose process no longer runs (a kill -9); returns their names. */
+  static async removeStale(root: string): Promise<string[]> {
+    const removed: string[] = [];
+    for (const name of await fs.readdir(root).catch(() => [] as string[])) {
+      const m = TEMP_PATTERN.exec(name);
+      if (!m || Number(m[1]) === process.pid || isRunning(Number(m[1]))) continue;
+      await fs.rm(path.join(root, name), { recursive: true, force: true });
+      removed.push(name);
+    }
+    return removed;
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function syncFile(file: string): Promise<void> {
+  const handle = await fs.open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  await syncFile(dir);
+}

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { type ArchiveListing, type ArchivedBlock, ArchiveError, type Compression, type ReadOptions, readBlockArchive, sniffFile } from '../tsdb';
+import type { BlockStaging } from './block-staging';
+
+/** What a source holds, found by reading it all and checking every entry; nothing is written meanwhile. */
+export interface SourceListing {
+  blocks: ArchivedBlock[];
+  /** Top-level names left out (wal, chunks_head…). */
+  skipped: string[];
+  /** The SHA-256 of the archive file, when asked for. */
+  sha256?: string;
+  /** Bytes read: the archive file, or the blocks of a folder. */
+  bytes: number;
+  compression?: Compression;
+}
+
+/** Where a restore reads blocks from: an archive (two passes over the file) or a sync folder. */
+export interface RestoreSource {
+  readonly path: string;
+  /** Pass 1: reads and checks everything, and hashes each file of the blocks in `hashBlocks` (to compare with blocks already there). */
+  list(hashBlocks: Set<string>, sha256: boolean, signal: AbortSignal): Promise<{ listing: SourceListing; hashes: Map<string, Map<string, string>> }>;
+  /** Pass 2: writes every file of the `chosen` blocks through `staging`. */
+  copy(listing: SourceListing, chosen: Set<string>, staging: BlockStaging, signal: AbortSignal): Promise<void>;
+}
+
+async function sha256Of(body: Readable): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of body) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The identity of a file, to notice it being replaced or changed between the two passes. */
+const identity = (s: { dev: number; ino: number; size: number; mtimeMs: number }) => `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
+
+/** An archive made by create, in any format, recognised by content. */
+export class ArchiveSource implements RestoreSource {
+  private seen?: string;
+  /** Every block file of the first pass, in archive order, for the second to match. */
+  private sequence: string[] = [];
+
+  constructor(readonly path: string) {}
+
+  /** One pass over the file; what is wrong with the archive is said with its path. */
+  private async read(signal: AbortSignal, options: ReadOptions): Promise<ArchiveListing> {
+    try {
+      return await readBlockArchive(createReadStream(this.path, { highWaterMark: 1024 * 1024, signal }), options);
+    } catch (err) {
+      throw err instanceof ArchiveError ? new ArchiveError(`${this.path}: ${err.message}`) : err;
+    }
+  }
+
+  async list(hashBlocks: Set<string>, sha256: boolean, signal: AbortSignal) {
+    this.seen = identity(await fs.stat(this.path));
+    this.sequence = [];
+    const compression = await sniffFile(this.path);
+    const whole = sha256 ? createHash('sha256') : undefined;
+    const hashes = new Map<string, Map<string, string>>();
+    const listing = await this.read(signal, {
+      compression,
+      onArchiveBytes: whole && ((chunk) => whole.update(chunk)),
+      onFile: async (file, body) => {
+        this.sequence.push(`${file.ulid}/${file.path}:${file.size}`);
+        if (!hashBlocks.has(file.ulid)) return;
+        if (!hashes.has(file.ulid)) hashes.set(file.ulid, new Map());
+        hashes.get(file.ulid)!.set(file.path, await sha256Of(body));
+      },
+    });
+    return {
+      listing: { blocks: listing.blocks, skipped: listing.skipped, sha256: whole?.digest('hex'), bytes: listing.archiveBytes, compression },
+      hashes,
+    };
+  }
+
+  async copy(listing: SourceListing, chosen: Set<string>, staging: BlockStaging, signal: AbortSignal): Promise<void> {
+    // The second pass must read what the first checked: the same file, then the same entries in the same order.
+    const changed = () => new Error(`${this.path} changed since it was checked; nothing more is restored from it`);
+    if (identity(await fs.stat(this.path)) !== this.seen) throw changed();
+    const expected = this.sequence;
+    const counts = new Map(listing.blocks.map((b) => [b.ulid, b.files.length]));
+    let index = 0;
+    await this.read(signal, {
+      compression: listing.compression!,
+      onFile: async (file, body) => {
+        if (expected[index++] !== `${file.ulid}/${file.path}:${file.size}`) throw changed();
+        if (chosen.has(file.ulid)) await staging.write(file.ulid, counts.get(file.ulid)!, file.path, body, file.mtimeMs);
+      },
+    });
+    if (index !== expected.length || identity(await fs.stat(this.path)) !== this.seen) throw changed();
+  }
+}

@@ -1,0 +1,64 @@
+// The "restore" group of the benchmark: `prombackup restore` of the snapshot's tzst archive into an
+// empty folder against `zstd -dc FILE | tar -x` into another. Both read the same file from the
+// page cache; ours also reads it a first time to check every entry and the SHA-256 before writing,
+// and syncs each block to disk before renaming it into place, which tar does not.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fmtBytes, log, measureShell, registerCleanup, shq } from './util.mjs';
+
+/** Runs the group on `bench` (the Bench instance of scripts/bench.mjs). */
+export async function groupRestore(bench) {
+  const dir = path.join(bench.o.cacheDir, 'restore');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  registerCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const cli = `${shq(process.execPath)} ${shq(path.join(bench.buildDir, 'apps/cli/bin/run.js'))}`;
+  const archive = path.join(dir, `${bench.snapName}.tar.zst`);
+  const made = await measureShell(`${cli} download ${shq(bench.snapName)} --server ${shq(bench.serverUrl)} --format tzst --output ${shq(archive)} --json`);
+  if (made.code !== 0) throw new Error(`could not download the tzst archive for the restore rows: ${made.stderr.slice(-300)}`);
+  log(`restore group: archive ${fmtBytes(fs.statSync(archive).size)} for ${fmtBytes(bench.input.bytes)} of blocks`);
+
+  const ours = bench.base('restore', 'ours: prombackup restore FILE.tar.zst --to DIR (checks, SHA-256, fsync)', 'restore', 'ours');
+  ours.command = 'node apps/cli/bin/run.js restore FILE.tar.zst --to DIR --json';
+  const noVerify = bench.base('restore-no-verify', 'prombackup restore --no-verify (no SHA-256)', 'restore', 'context');
+  const ref = bench.base('restore-ref', 'zstd -dc FILE.tar.zst | tar -x -C DIR', 'restore', 'ref');
+  const target = path.join(dir, 'tsdb');
+
+  const run = (row, script, fromJson) => async ({ warmup }) => {
+    fs.rmSync(target, { recursive: true, force: true });
+    fs.mkdirSync(target);
+    await bench.waitQuiet();
+    const m = await measureShell(script);
+    let json;
+    try {
+      json = fromJson ? JSON.parse(m.stdout.slice(m.stdout.indexOf('{'))) : undefined;
+    } catch {
+      json = undefined;
+    }
+    const ok = m.code === 0 && (!fromJson || !!json);
+    const rec = {
+      ok,
+      error: ok ? undefined : `exit ${m.code}: ${(m.stderr || m.stdout).slice(-300)}`,
+      // The CLI's own clock, which leaves out Node and oclif starting up; the wall time is beside it.
+      seconds: json?.seconds ?? m.seconds,
+      wallSeconds: m.seconds,
+      inputBytes: bench.input.bytes,
+      cpu: m.cpu,
+      cpuOther: m.cpuOther,
+      steal: m.steal,
+    };
+    (warmup ? row.warmup : row.runs).push(rec);
+    bench.logRun(row, rec, warmup);
+    fs.rmSync(target, { recursive: true, force: true });
+  };
+  await bench.rounds(
+    [
+      { runs: bench.o.runs, warmup: true, fn: run(ref, `zstd -q -dc ${shq(archive)} | tar -x -C ${shq(target)}`, false) },
+      { runs: bench.o.runs, warmup: true, fn: run(ours, `${cli} restore ${shq(archive)} --to ${shq(target)} --json`, true) },
+      { runs: bench.o.contextRuns, warmup: false, fn: run(noVerify, `${cli} restore ${shq(archive)} --to ${shq(target)} --no-verify --json`, true) },
+    ],
+    { freshServer: false },
+  );
+  bench.note('restore rows: ours reads the archive twice (checks and SHA-256 first, nothing written before they pass), then syncs every block to disk before renaming it into place; `zstd -dc | tar -x` reads it once and leaves the data in the page cache. Times are the CLI\'s own clock (--json "seconds"), without Node/oclif start-up.');
+}
