@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { type ArchiveListing, type ArchivedBlock, ArchiveError, type Compression, type ReadOptions, readBlockArchive, sniffFile } from '../tsdb';
+import { readChecksumFile } from '../checksum-file';
 import type { BlockStaging } from './block-staging';
 
 /** What a source holds, found by reading it all and checking every entry; nothing is written meanwhile. */
@@ -19,7 +20,12 @@ export interface SourceListing {
 
 /** Where a restore reads blocks from: an archive (two passes over the file) or a sync folder. */
 export interface RestoreSource {
+  /** A path, or an s3:// URL. */
   readonly path: string;
+  /** An archive (checked against its .sha256), rather than a folder or a manifest of blocks. */
+  readonly archive: boolean;
+  /** The SHA-256 that SOURCE.sha256 records, if there is one (archives only). */
+  checksum?(): Promise<string | undefined>;
   /** Pass 1: reads and checks everything, and hashes each file of the blocks in `hashBlocks` (to compare with blocks already there). */
   list(hashBlocks: Set<string>, sha256: boolean, signal: AbortSignal): Promise<{ listing: SourceListing; hashes: Map<string, Map<string, string>> }>;
   /** Pass 2: writes every file of the `chosen` blocks through `staging`. */
@@ -41,7 +47,13 @@ export class ArchiveSource implements RestoreSource {
   /** Every block file of the first pass, in archive order, for the second to match. */
   private sequence: string[] = [];
 
+  readonly archive = true;
+
   constructor(readonly path: string) {}
+
+  checksum(): Promise<string | undefined> {
+    return readChecksumFile(this.path);
+  }
 
   /** One pass over the file; what is wrong with the archive is said with its path. */
   private async read(signal: AbortSignal, options: ReadOptions): Promise<ArchiveListing> {

@@ -1,10 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { readChecksumFile } from '../checksum-file';
 import type { BlockMeta } from '../tsdb';
 import { BlockStaging } from './block-staging';
 import { type Overlap, findOverlaps, inRange, prometheusCommand, retentionDays } from './restore-plan';
-import { ArchiveSource, type RestoreSource } from './restore-source';
+import type { RestoreSource } from './restore-source';
 import { type LocalBlock, blockDifference, blockHashes, localBlocks } from './tsdb-blocks';
 import { type HeldLock, TsdbBusyError, lockTsdb, processesUsing } from './tsdb-lock';
 
@@ -70,8 +69,8 @@ export class Restorer {
       const existing = await localBlocks(to);
       const byUlid = new Map(existing.map((b) => [b.ulid, b]));
 
-      const isArchive = source instanceof ArchiveSource;
-      const expected = isArchive && this.o.verify ? await readChecksumFile(source.path) : undefined;
+      const isArchive = source.archive;
+      const expected = isArchive && this.o.verify ? await source.checksum?.() : undefined;
       const { listing, hashes } = await source.list(new Set(byUlid.keys()), expected !== undefined, this.abort.signal);
       if (expected !== undefined && listing.sha256 !== expected) {
         throw new Error(`${source.path}: SHA-256 mismatch: the file hashes to ${listing.sha256}, ${source.path}.sha256 says ${expected}; nothing was restored`);
