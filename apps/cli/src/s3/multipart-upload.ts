@@ -15,7 +15,7 @@ const MiB = 1024 * 1024;
 /** Part size unless the archive is expected to be so large that 9,000 parts would not hold it. */
 export const PART_BYTES = 8 * MiB;
 /** Parts being sent at once; with the one being filled, memory holds at most QUEUE_PARTS + 1 parts. */
-export const QUEUE_PARTS = 4;
+export const QUEUE_PARTS = 3;
 const MAX_PARTS = 10_000;
 
 /** A part size that fits `expectedBytes`, and a tenth more, in 9,000 parts: 8 MiB up to about 65 GiB. */
