@@ -38,7 +38,7 @@ const keepFlag = (what: string) =>
 
 /** `prombackup forget DIR --keep-…`: restic-style retention for the archives `create` writes into a folder. */
 export default class Forget extends Command {
-  static override summary = 'Remove old archives from a folder by a retention policy (restic-style --keep-* rules).';
+  static override summary = 'Remove old archives from a folder or an s3:// prefix, or old sync manifests and their blocks, by a retention policy (restic-style --keep-* rules).';
   static override description =
     'Looks only at regular files named as create names them (SNAPSHOT.tar, .tar.gz, .tar.zst) and their .sha256 files; ' +
     'the time comes from the snapshot name (UTC), never from the file. Periods are UTC hours, days, ISO weeks, months and years. ' +
@@ -46,6 +46,7 @@ export default class Forget extends Command {
   static override examples = [
     '<%= config.bin %> forget /backups --keep-daily 7 --keep-weekly 5 --keep-monthly 12 --dry-run',
     '<%= config.bin %> forget /backups --keep-last 3 --json',
+    '<%= config.bin %> forget s3://my-backups/prometheus --keep-daily 7 --keep-weekly 5   # archives or a sync prefix',
   ];
   static override enableJsonFlag = true;
   static override args = {
