@@ -8,9 +8,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@prombackup\/contract$/, replacement: path.resolve(import.meta.dirname, 'libs/contract/src/index.ts') },
-      { find: /^@prombackup\/client$/, replacement: path.resolve(import.meta.dirname, 'libs/client/src/index.ts') },
-      // The CLI reaches into the client's core (its request function): the sources, as for the rest.
-      { find: /^@prombackup\/client\/dist\/(.*)$/, replacement: path.resolve(import.meta.dirname, 'libs/client/src/$1') },
+      { find: /^@prombackup\/client$/, replacement: path.resolve(import.meta.dirname, 'libs/client/index.ts') },
     ],
   },
   test: {

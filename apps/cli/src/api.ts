@@ -1,6 +1,4 @@
-import { ApiError, BaseHttpRequest, type CancelablePromise, PrombackupClient } from '@prombackup/client';
-import type { ApiRequestOptions } from '@prombackup/client/dist/core/ApiRequestOptions';
-import { type Fetch, request } from '@prombackup/client/dist/core/request';
+import { ApiError, type ApiRequestOptions, BaseHttpRequest, type CancelablePromise, type Fetch, PrombackupClient, request } from '@prombackup/client';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { DownloadHttpError } from './archive-download';
 

@@ -1,120 +1,45 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import type { Readable, Writable } from 'node:stream';
-import { finished, pipeline } from 'node:stream/promises';
-import { buffer } from 'node:stream/consumers';
-import { BaseHttpRequest, CancelablePromise, DownloadsService, type PrombackupClient } from '@prombackup/client';
-import type { ApiRequestOptions } from '@prombackup/client/dist/core/ApiRequestOptions';
-import { buildHeaders, buildUrl } from '@prombackup/client/dist/core/request';
-import { BLOCK_LIST_SEPARATOR, DOWNLOAD_ID_HEADER, SNAPSHOT_BYTES_HEADER, isBlockUlid } from '@prombackup/contract';
-import { type BodySink, InPlaceGet } from './in-place-get';
+import { type DownloadsService, type PrombackupClient, prepareGet } from '@prombackup/client';
+import { API_PATHS, BLOCK_LIST_SEPARATOR, DOWNLOAD_ID_HEADER, SNAPSHOT_BYTES_HEADER, isBlockUlid } from '@prombackup/contract';
+
+const ERROR_TEXT_LIMIT = 64 * 1024;
 
 type GeneratedDownloadParams = Parameters<DownloadsService['download']>[0];
 
-/** What to download; `blocks` (ULIDs) asks for an archive of those blocks of the snapshot only. */
+/**
+ * Whatever the generated download operation accepts (a new query parameter needs no change
+ * here), except that `blocks` is a list of ULIDs: an archive of those blocks only.
+ */
 export type DownloadParams = Omit<GeneratedDownloadParams, 'blocks'> & { blocks?: readonly string[] };
 
 export interface OpenedDownload {
   id: string;
-  body: Readable;
+  /** The archive; pipe it into its destination. */
+  body: IncomingMessage;
   /** The snapshot's bytes as the server counted them, when it says (a progress total). */
   snapshotBytes?: number;
 }
 
-/** Remembers the request a generated service method would send, without sending it. */
-class CapturingRequest extends BaseHttpRequest {
-  captured?: ApiRequestOptions;
-  override request<T>(options: ApiRequestOptions): CancelablePromise<T> {
-    this.captured = options;
-    return new CancelablePromise<T>(() => undefined);
-  }
-}
-
 /**
  * Starts an archive download and hands back its body as a stream. The generated client reads
- * bodies whole and as text, so the request is sent here; its path, query and headers still
- * come from the generated `download` operation and the client's configuration.
+ * bodies whole, so the request is sent here with node:http (fetch's web streams cost a third of
+ * the CPU at these rates); its URL and headers come from the client. Aborting `signal` closes
+ * the connection at once, so the server lets go of the snapshot.
  */
 export async function openDownload(client: PrombackupClient, params: DownloadParams, signal?: AbortSignal): Promise<OpenedDownload> {
-  return sendDownload(await downloadRequest(client, params), signal);
-}
-
-async function sendDownload(request: DownloadRequest, signal?: AbortSignal): Promise<OpenedDownload> {
-  const response = await send(request.url, request.method, request.headers, signal);
+  const { url, headers } = await prepareGet(client, API_PATHS.download, { ...params, blocks: blockList(params.blocks) });
+  const response = await send(url, headers, signal);
   const status = response.statusCode ?? 0;
   if (status < 200 || status >= 300) {
-    const text = (await buffer(response).catch(() => Buffer.alloc(0))).toString('utf8');
-    throw refusal(status, text, response.statusMessage);
+    throw refusal(status, await errorText(response), response.statusMessage);
   }
   const id = response.headers[DOWNLOAD_ID_HEADER.toLowerCase()];
   if (typeof id !== 'string' || id === '') {
     response.destroy();
-    throw noDownloadId();
+    throw new Error(`the server's answer has no ${DOWNLOAD_ID_HEADER} header: is this a prombackup server?`);
   }
   return { id, body: response, snapshotBytes: snapshotBytesOf(response.headers[SNAPSHOT_BYTES_HEADER.toLowerCase()]) };
-}
-
-/** The snapshot-bytes header as a number; undefined when it is missing or not a whole number. */
-export function snapshotBytesOf(header: string | string[] | null | undefined): number | undefined {
-  if (typeof header !== 'string' || !/^\d{1,16}$/.test(header)) return undefined;
-  return Number(header);
-}
-
-export interface InPlaceDownload {
-  id: string;
-  snapshotBytes?: number;
-  /** Puts the whole body into `sink` and ends it; resolves once the sink has finished. On failure the caller destroys the sink. */
-  receive(sink: BodySink & Writable): Promise<void>;
-}
-
-/**
- * Starts an archive download whose body is received straight into a sink's memory, for the
- * throughput of writing to a file. Over https, node:https reads and its chunks are copied in.
- */
-export async function openDownloadInPlace(client: PrombackupClient, params: DownloadParams, signal?: AbortSignal): Promise<InPlaceDownload> {
-  const request = await downloadRequest(client, params);
-  if (!request.url.startsWith('http:') || request.method !== 'GET') {
-    const { id, body, snapshotBytes } = await sendDownload(request, signal);
-    return { id, snapshotBytes, receive: (sink) => pipeline(body, sink) };
-  }
-  let get: InPlaceGet;
-  try {
-    get = await InPlaceGet.open(new URL(request.url), request.headers);
-  } catch (err) {
-    throw new Error(`the download request failed: ${(err as Error).message}`);
-  }
-  if (get.status < 200 || get.status >= 300) throw refusal(get.status, await get.text().catch(() => ''), get.statusText);
-  const id = get.headers.get(DOWNLOAD_ID_HEADER.toLowerCase());
-  if (!id) {
-    get.destroy();
-    throw noDownloadId();
-  }
-  // A cancelled download closes its connection at once, so the server lets go of the snapshot.
-  if (signal?.aborted) get.destroy();
-  else signal?.addEventListener('abort', () => get.destroy(), { once: true });
-  return {
-    id,
-    snapshotBytes: snapshotBytesOf(get.headers.get(SNAPSHOT_BYTES_HEADER.toLowerCase())),
-    async receive(sink) {
-      await get.receive(sink);
-      await finished(sink.end());
-    },
-  };
-}
-
-interface DownloadRequest {
-  url: string;
-  method: string;
-  headers: Record<string, string>;
-}
-
-async function downloadRequest(client: PrombackupClient, params: DownloadParams): Promise<DownloadRequest> {
-  const capture = new CapturingRequest(client.request.config);
-  void new DownloadsService(capture).download({ ...params, blocks: blockList(params.blocks) });
-  const options = capture.captured!;
-  const config = client.request.config;
-  const headers = await buildHeaders(config, { ...options, headers: { Accept: '*/*' } });
-  return { url: buildUrl(config, options), method: options.method, headers };
 }
 
 /** The blocks parameter as the server takes it; refuses a list the server would refuse, before any request. */
@@ -128,6 +53,36 @@ export function blockList(blocks: readonly string[] | undefined): string | undef
   return blocks.join(BLOCK_LIST_SEPARATOR);
 }
 
+/** The snapshot-bytes header as a number; undefined when it is missing or not a whole number. */
+export function snapshotBytesOf(header: string | string[] | null | undefined): number | undefined {
+  if (typeof header !== 'string' || !/^\d{1,16}$/.test(header)) return undefined;
+  return Number(header);
+}
+
+function send(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> {
+  const get = url.startsWith('https:') ? https.get : http.get;
+  return new Promise((resolve, reject) => {
+    get(url, { headers, signal }, resolve).on('error', (err) => reject(new Error(`the download request failed: ${err.message}`)));
+  });
+}
+
+/** The first 64 KiB of an error answer; the rest is not read. */
+async function errorText(response: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    // Leaving the loop early destroys the response.
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= ERROR_TEXT_LIMIT) break;
+    }
+  } catch {
+    // cut off: what came is the message
+  }
+  return Buffer.concat(chunks).subarray(0, ERROR_TEXT_LIMIT).toString('utf8');
+}
+
 function refusal(status: number, text: string, statusMessage = ''): DownloadHttpError {
   let message = text.slice(0, 300);
   try {
@@ -136,20 +91,6 @@ function refusal(status: number, text: string, statusMessage = ''): DownloadHttp
     // not JSON: keep the text
   }
   return new DownloadHttpError(status, message || statusMessage);
-}
-
-function noDownloadId(): Error {
-  return new Error(`the server's answer has no ${DOWNLOAD_ID_HEADER} header: is this a prombackup server?`);
-}
-
-// node:http rather than fetch: fetch's web streams cost a third of the CPU at these rates.
-function send(url: string, method: string, headers: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> {
-  const get = url.startsWith('https:') ? https.request : http.request;
-  return new Promise((resolve, reject) => {
-    const req = get(url, { method, headers, signal }, resolve);
-    req.on('error', (err) => reject(new Error(`the download request failed: ${err.message}`)));
-    req.end();
-  });
 }
 
 export class DownloadHttpError extends Error {

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, type Writable } from 'node:stream';
+import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PrombackupClient } from '@prombackup/client';
 import { formatBytes } from '@prombackup/contract';
-import { type DownloadParams, openDownload, openDownloadInPlace } from './archive-download';
+import { type DownloadParams, openDownload } from './archive-download';
 import type { HashingFileWriter } from './hashing-file-writer';
 import { Progress, type ProgressTotal } from './progress';
 
@@ -15,8 +15,8 @@ export interface Received {
 
 /**
  * Receives the archive through a HashingFileWriter: into the temporary file, or in order into a
- * device or named pipe. The socket's bytes land in the writer's memory, and its worker thread
- * hashes and writes them: this thread only reads the socket.
+ * device or named pipe. Its worker thread hashes and writes the bytes, so this thread only
+ * reads the socket.
  */
 export async function receiveWith(
   client: PrombackupClient,
@@ -26,16 +26,16 @@ export async function receiveWith(
   signal?: AbortSignal,
 ): Promise<Received> {
   try {
-    const download = await openDownloadInPlace(client, params, signal);
-    const progress = new Progress(label, () => writer.bytes, process.stderr, progressTotal(params, download.snapshotBytes));
+    const { id, body, snapshotBytes } = await openDownload(client, params, signal);
+    const progress = new Progress(label, () => writer.bytes, process.stderr, progressTotal(params, snapshotBytes));
     try {
-      await download.receive(writer);
+      await pipeline(body, writer);
     } catch (err) {
       throw writer.failure ?? cutOff(writer.bytes, err);
     } finally {
       progress.done();
     }
-    return { id: download.id, bytes: writer.bytes, sha256: writer.sha256! };
+    return { id, bytes: writer.bytes, sha256: writer.sha256! };
   } catch (err) {
     // The temporary file is removed after this: the writer must not create or write it later.
     await writer.abort();
@@ -68,10 +68,12 @@ export async function receiveInto(
   const hash = createHash('sha256');
   let bytes = 0;
   const progress = new Progress(label, () => bytes, process.stderr, progressTotal(params, snapshotBytes));
-  const meter = new PassThrough({ highWaterMark: 1024 * 1024 });
-  meter.on('data', (chunk: Buffer) => {
-    hash.update(chunk);
-    bytes += chunk.length;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      done(null, chunk);
+    },
   });
   try {
     await pipeline(body, meter, sink, { end });
@@ -84,7 +86,10 @@ export async function receiveInto(
 }
 
 function cutOff(bytes: number, err: unknown): Error {
-  return new Error(`the download was cut off after ${formatBytes(bytes)}: ${(err as Error).message}`);
+  // node:http says "aborted" when the connection ends before the body's announced end.
+  const { code, message } = err as Error & { code?: string };
+  const why = code === 'ECONNRESET' ? `the server closed the connection before the end of the archive (${message})` : message;
+  return new Error(`the download was cut off after ${formatBytes(bytes)}: ${why}`);
 }
 
 /**

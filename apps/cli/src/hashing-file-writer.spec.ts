@@ -48,21 +48,6 @@ describe('HashingFileWriter', () => {
     expect((await fs.readFile(file)).equals(data)).toBe(true);
   });
 
-  it('takes bytes received straight into its slots', async () => {
-    const data = randomBytes(5 * MiB + 123);
-    const file = path.join(dir, 'out');
-    const writer = new HashingFileWriter(file, { slotBytes: MiB, slots: 2 });
-    for (let at = 0; at < data.length; ) {
-      if (!writer.ready) await writer.whenReady();
-      const n = data.copy(writer.space(), 0, at, at + 300_000);
-      at += n;
-      writer.advance(n);
-    }
-    await new Promise<void>((resolve, reject) => writer.end((err?: Error | null) => (err ? reject(err) : resolve())));
-    expect(writer.sha256).toBe(sha(data));
-    expect((await fs.readFile(file)).equals(data)).toBe(true);
-  });
-
   it('fails with the reason when the disk takes no more', async () => {
     // /dev/full refuses every write with ENOSPC, as a full disk does.
     const writer = new HashingFileWriter('/dev/full', { exclusive: false, slotBytes: MiB, slots: 2 });

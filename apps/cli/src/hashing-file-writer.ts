@@ -37,8 +37,7 @@ export interface HashingFileWriterOptions {
  * Writes a stream to a file and computes its SHA-256 on one worker thread, so the thread that
  * receives the bytes spends nothing on hashing or on the disk. Bytes go into a small ring of
  * shared slots; a full slot goes to the worker, which hashes it, writes it at its offset and hands
- * it back. When every slot is out, writes wait. Producers can copy into it as a Writable, or
- * receive straight into it with space() and advance(). The worker thread lives until the stream
+ * it back. When every slot is out, writes wait. The worker thread lives until the stream
  * finishes or is destroyed.
  */
 export class HashingFileWriter extends Writable {
@@ -56,7 +55,8 @@ export class HashingFileWriter extends Writable {
   private slot = 0;
   private fill = 0;
   private position = 0;
-  private waiters: Array<() => void> = [];
+  /** The write waiting for a slot to come back, if one is. */
+  private waiting?: () => void;
   private finishing?: Promise<void>;
   private finished?: () => void;
   private exited = false;
@@ -93,39 +93,6 @@ export class HashingFileWriter extends Writable {
     }
   }
 
-  /**
-   * Free memory in the slot being filled, for receiving bytes in place; report them with
-   * advance(). Only usable while `ready` is true: otherwise wait with whenReady().
-   */
-  space(): Buffer {
-    return this.memory.subarray(this.slot * this.slotBytes + this.fill, (this.slot + 1) * this.slotBytes);
-  }
-
-  /** Whether space() may be written to now. */
-  get ready(): boolean {
-    return !this.busy[this.slot] && !this.failure;
-  }
-
-  /** Records `n` bytes placed at the start of space(); returns `ready`. */
-  advance(n: number): boolean {
-    this.fill += n;
-    this.bytes += n;
-    if (this.fill === this.slotBytes) this.send();
-    return this.ready;
-  }
-
-  /** Resolves once space() may be written to; rejects if writing failed. */
-  whenReady(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (this.failure) reject(this.failure);
-        else if (this.busy[this.slot]) this.waiters.push(check);
-        else resolve();
-      };
-      check();
-    });
-  }
-
   /** Gives up; resolves once the worker has closed the file, so that removing the file is final. */
   async abort(): Promise<void> {
     this.destroy();
@@ -135,13 +102,17 @@ export class HashingFileWriter extends Writable {
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
     let at = 0;
     const take = () => {
-      while (at < chunk.length && this.ready) {
-        const n = chunk.copy(this.space(), 0, at);
+      if (this.failure) return callback(this.failure);
+      while (at < chunk.length && !this.busy[this.slot]) {
+        const n = chunk.copy(this.memory, this.slot * this.slotBytes + this.fill, at, Math.min(chunk.length, at + this.slotBytes - this.fill));
         at += n;
-        this.advance(n);
+        this.fill += n;
+        this.bytes += n;
+        if (this.fill === this.slotBytes) this.send();
       }
-      if (at === chunk.length) callback();
-      else this.whenReady().then(take, callback);
+      // Every slot is with the worker: go on once one comes back.
+      if (at < chunk.length) this.waiting = take;
+      else callback();
     };
     take();
   }
@@ -210,9 +181,9 @@ export class HashingFileWriter extends Writable {
   }
 
   private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const waiter of waiters) waiter();
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.();
   }
 
   /** Ends the worker's work ('end': digest; 'close': give up), then the worker; once only. */

@@ -1,12 +1,13 @@
 // Hand-written request core for the generated client. openapi-typescript-codegen copies this file
 // to src/core/request.ts (`--request`); everything else in src/ is generated.
 //
-// It differs from the stock fetch core in two ways that prombackup's API needs:
+// It differs from the stock fetch core in three ways that prombackup's API needs:
 // - redirects are never followed: POST /api/snapshot answers 303 See Other pointing at the
 //   download, and following it would start streaming a whole archive into memory. A 303 is
 //   that endpoint's answer, so its JSON body is returned like a 2xx body;
-// - buildUrl() and buildHeaders() are exported, so the one streaming download can take its
-//   base URL, query encoding and authentication from the same configuration;
+// - buildUrl() and buildHeaders() are exported, so that a streamed download (prepareGet in the
+//   package's entry, libs/client/index.ts) takes its base URL, query encoding and token from the same
+//   configuration;
 // - request() takes the fetch to send with, so a caller can wait longer than global fetch's
 //   fixed 300 s for response headers (a snapshot of a large head block takes minutes).
 import { ApiError } from './ApiError';
