@@ -35,7 +35,7 @@ export AWS_ENDPOINT_URL=$S3_ENDPOINT AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET
   const { S3Client, CreateBucketCommand } = require("@aws-sdk/client-s3");
   new S3Client({ forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: "memory" })).catch((e) => { console.error(e); process.exit(1); });
 ')
-/usr/bin/time -f '%M %e' -o "$work/time" node "$repo/apps/cli/bin/run.js" download "$name" --server "http://127.0.0.1:$port" \
+/usr/bin/time -f '%M %e' -o "$work/time" "$repo/apps/cli/bin/run.js" download "$name" --server "http://127.0.0.1:$port" \
   --format "$format" --output s3://memory/ --s3-path-style --json >"$work/result.json"
 read -r rss_kib seconds <"$work/time"
 bytes=$(node -e 'console.log(require(process.argv[1]).bytes)' "$work/result.json")

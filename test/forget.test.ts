@@ -184,7 +184,7 @@ describe('prombackup forget refuses bad input before touching anything', () => {
     await refused([path.join(dir, 'missing'), '--keep-last', '1'], /missing: no such file or folder \(ENOENT\)/);
     const file = path.join(dir, (await names())[0]);
     await refused([file, '--keep-last', '1'], /is not a folder/);
-    await refused(['s3://bucket/prefix', '--keep-last', '1'], /forget works on a local folder; URLs such as s3:\/\/ are not supported yet/);
+    await refused(['https://host/prefix', '--keep-last', '1'], /forget works on a local folder or an s3:\/\/ URL; other URLs are not supported/);
     await refused(['--keep-last', '1'], /Missing 1 required arg/);
   });
 

@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARCHIVE_FORMATS, type ArchiveFormat } from '@prombackup/contract';
 import { describeFolder, makeLargeSnapshot, readArchive, sha256 } from './support/archive';
@@ -206,5 +207,56 @@ describe('create --output s3:// stopped by a signal', () => {
     }
     expect(stderr.trim()).toBe(`prombackup: stopped by SIGINT while uploading snapshot ${GOOD_NAME} to s3://${bucket}/x.tar; the multipart upload is aborted and nothing was saved`);
     await expectNothingIn(bucket);
+  });
+});
+
+describe('restore and verify of an s3:// archive', () => {
+  it('restore streams the archive object, checks it against KEY.sha256 and writes its blocks; verify passes', async () => {
+    const bucket = await s3.createBucket();
+    const made = await run(['create', '--server', server.url, '--format', 'tzst', '--output', `s3://${bucket}/r/`, '--keep-snapshot', '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    const saved = JSON.parse(made.stdout.toString());
+    const to = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'pb-s3-restore-')), 'data');
+    try {
+      const restored = await run(['restore', saved.path, '--to', to, '--json']);
+      expect(restored.code, restored.stderr).toBe(0);
+      const json = JSON.parse(restored.stdout.toString());
+      expect(json).toMatchObject({ source: saved.path, checksum: 'verified', sha256: saved.sha256 });
+      const snapshot = path.join(prom.snapshotDir, saved.snapshot_name);
+      const blocks = (await fs.readdir(snapshot)).filter((n) => /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/.test(n)).sort();
+      expect(json.blocks_restored).toEqual(blocks);
+      // Files byte for byte with their times; folders get the restore's own times.
+      const files = async (dir: string) => (await describeFolder(dir)).filter((e) => e.type === 'file');
+      for (const ulid of blocks) expect(await files(path.join(to, ulid))).toEqual(await files(path.join(snapshot, ulid)));
+    } finally {
+      await fs.rm(path.dirname(to), { recursive: true, force: true });
+    }
+    const verified = await run(['verify', saved.path, '--json']);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(JSON.parse(verified.stdout.toString())).toMatchObject({ path: saved.path, format: 'tzst', checksum: 'verified', sha256: saved.sha256 });
+  });
+
+  it('a flipped byte in the object fails verify and restore, which writes nothing; a missing KEY.sha256 fails verify', async () => {
+    const bucket = await s3.createBucket();
+    const made = await run(['create', '--server', server.url, '--output', `s3://${bucket}/x.tar`, '--keep-snapshot', '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    const data = await s3.get(bucket, 'x.tar');
+    data[Math.floor(data.length / 2)] ^= 0x01;
+    await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: 'x.tar', Body: data }));
+    const bad = await run(['verify', `s3://${bucket}/x.tar`]);
+    expect(bad.code).toBe(1);
+    expect(flat(bad.stderr)).toMatch(/SHA-256 mismatch|damaged/);
+    const to = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'pb-s3-restore-')), 'data');
+    try {
+      const failed = await run(['restore', `s3://${bucket}/x.tar`, '--to', to]);
+      expect(failed.code).toBe(1);
+      expect(await fs.readdir(to).catch(() => [])).toEqual([]);
+    } finally {
+      await fs.rm(path.dirname(to), { recursive: true, force: true });
+    }
+    await s3.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'x.tar.sha256' }));
+    const unchecked = await run(['verify', `s3://${bucket}/x.tar`]);
+    expect(unchecked.code).toBe(1);
+    expect(flat(unchecked.stderr)).toContain(`s3://${bucket}/x.tar.sha256 is missing`);
   });
 });

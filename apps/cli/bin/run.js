@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 'use strict';
 const { execute } = require('@oclif/core');
 const { ArgvError, normalizeArgv } = require('../dist/argv');

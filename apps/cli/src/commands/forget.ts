@@ -2,6 +2,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
 import { type FolderArchive, type IgnoredEntry, type RemovalOutcome, entryExists, readArchiveFolder, removeListedFile } from '../archive-folder';
+import { S3_FLAGS, checkBucket, createS3Client, isS3Url, parseS3Url, s3FlagsGiven, s3Settings } from '../s3';
+import { type BucketForgetResult, forgetInBucket } from '../s3-sync/bucket-forget';
+import { SyncBucket } from '../s3-sync/sync-bucket';
 import { type KeepReason, RETENTION_RULES, type RetentionPolicy, applyRetention, describePolicy, describeReasons } from '../retention-policy';
 
 export interface ForgetArchive {
@@ -35,7 +38,7 @@ const keepFlag = (what: string) =>
 
 /** `prombackup forget DIR --keep-…`: restic-style retention for the archives `create` writes into a folder. */
 export default class Forget extends Command {
-  static override summary = 'Remove old archives from a folder by a retention policy (restic-style --keep-* rules).';
+  static override summary = 'Remove old archives from a folder or an s3:// prefix, or old sync manifests and their blocks, by a retention policy (restic-style --keep-* rules).';
   static override description =
     'Looks only at regular files named as create names them (SNAPSHOT.tar, .tar.gz, .tar.zst) and their .sha256 files; ' +
     'the time comes from the snapshot name (UTC), never from the file. Periods are UTC hours, days, ISO weeks, months and years. ' +
@@ -43,10 +46,11 @@ export default class Forget extends Command {
   static override examples = [
     '<%= config.bin %> forget /backups --keep-daily 7 --keep-weekly 5 --keep-monthly 12 --dry-run',
     '<%= config.bin %> forget /backups --keep-last 3 --json',
+    '<%= config.bin %> forget s3://my-backups/prometheus --keep-daily 7 --keep-weekly 5   # archives or a sync prefix',
   ];
   static override enableJsonFlag = true;
   static override args = {
-    dir: Args.string({ description: 'The folder create writes archives into', required: true }),
+    dir: Args.string({ description: 'The folder create writes archives into, or s3://BUCKET/PREFIX (archives, or a sync prefix)', required: true }),
   };
   static override flags = {
     'keep-last': Flags.string({ summary: 'Keep the N newest archives.', helpValue: 'N' }),
@@ -56,11 +60,15 @@ export default class Forget extends Command {
     'keep-monthly': keepFlag('months (UTC)'),
     'keep-yearly': keepFlag('years (UTC)'),
     'dry-run': Flags.boolean({ summary: 'Only list what would be removed.' }),
+    ...S3_FLAGS,
   };
 
-  async run(): Promise<ForgetResult> {
+  async run(): Promise<ForgetResult | BucketForgetResult> {
     const { args, flags } = await this.parse(Forget);
     const policy = this.policyFrom(flags);
+    if (isS3Url(args.dir)) return this.forgetInBucket(args.dir, policy, flags);
+    const given = s3FlagsGiven(flags);
+    if (given.length > 0) this.error(`${given.join(', ')} only apply to an s3:// URL`, { exit: 2 });
     const dir = await this.checkFolder(args.dir);
     const dryRun = flags['dry-run'] === true;
     const folder = await readArchiveFolder(dir).catch((err) => this.error(`cannot read ${dir}: ${describeFsError(err)}`, { exit: 1 }));
@@ -104,6 +112,37 @@ export default class Forget extends Command {
     return result;
   }
 
+  /** s3://BUCKET/PREFIX: archives there, and a sync prefix's manifests and the block objects only they named. */
+  private async forgetInBucket(url: string, policy: RetentionPolicy, flags: Parameters<typeof s3Settings>[0] & { 'dry-run'?: boolean }): Promise<BucketForgetResult> {
+    let bucket: SyncBucket;
+    try {
+      const location = parseS3Url(url);
+      bucket = new SyncBucket(createS3Client(s3Settings(flags)), location.bucket, location.key === undefined ? location.prefix : `${location.key}/`);
+    } catch (err) {
+      this.error((err as Error).message, { exit: 2 });
+    }
+    try {
+      await checkBucket(bucket.client, bucket.bucket);
+      const dryRun = flags['dry-run'] === true;
+      const result = await forgetInBucket(bucket, policy, dryRun);
+      if (!this.jsonEnabled()) {
+        this.log(`${dryRun ? 'dry run: ' : ''}${describePolicy(policy)} in ${result.target}`);
+        for (const item of [...result.archives, ...result.manifests]) {
+          this.log(`${item.outcome.padEnd(12)} ${item.key}${item.checksum_key ? ' (+ .sha256)' : ''}${item.action === 'keep' ? `  ${describeReasons(item.reasons)}` : ''}`);
+        }
+        const b = result.block_objects;
+        if (result.manifests.length > 0) {
+          this.log(`block objects: ${b.removed} ${dryRun ? 'would be removed' : 'removed'} (${b.removed_bytes} bytes), ${b.kept} kept${b.recent_left ? `, ${b.recent_left} named by no manifest but younger than an hour left (a sync may be writing them)` : ''}`);
+        }
+      }
+      return result;
+    } catch (err) {
+      this.error((err as Error).message, { exit: 1 });
+    } finally {
+      bucket.client.destroy();
+    }
+  }
+
   /** Archive first, then its checksum: an interruption between the two leaves an orphan checksum, never an unverifiable archive. */
   private async removeArchive(dir: string, item: FolderArchive, entry: ForgetArchive, result: ForgetResult): Promise<void> {
     entry.outcome = await this.remove(dir, item, result);
@@ -142,7 +181,7 @@ export default class Forget extends Command {
 
   /** The folder as given, checked to be one (a link to a folder is fine: the user named it). */
   private async checkFolder(dir: string): Promise<string> {
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(dir)) this.error(`${dir}: forget works on a local folder; URLs such as s3:// are not supported yet`, { exit: 2 });
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(dir)) this.error(`${dir}: forget works on a local folder or an s3:// URL; other URLs are not supported`, { exit: 2 });
     const stats = await fs.stat(dir).catch((err) => this.error(`${dir}: ${describeFsError(err)}`, { exit: 2 }));
     if (!stats.isDirectory()) this.error(`${dir} is not a folder`, { exit: 2 });
     return dir;

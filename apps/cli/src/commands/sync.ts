@@ -6,13 +6,21 @@ import { ARCHIVE_FORMAT_NAMES, type ArchiveFormat, formatBytes } from '@promback
 import { createClient } from '../api';
 import { ApiCommand } from '../api-command';
 import { exitOnInterrupt } from '../interruption';
+import { S3_FLAGS, checkBucket, createS3Client, isS3Url, parseS3Url, s3FlagsGiven, s3Settings } from '../s3';
+import { S3Syncer } from '../s3-sync/s3-syncer';
+import { SyncBucket } from '../s3-sync/sync-bucket';
 import { type Removal, removeSnapshot } from '../snapshot-removal';
-import { type DirLock, DirBusyError, lockDir } from '../sync/dir-lock';
+import { DirBusyError, lockDir } from '../sync/dir-lock';
+import { LocalSyncTarget } from '../sync/local-target';
+import type { SyncTarget } from '../sync/sync-target';
 import { type SyncTallies, Syncer } from '../sync/syncer';
 import { DEFAULT_SNAPSHOT_TIMEOUT, snapshotTimeoutMs, takeSnapshot } from '../take-snapshot';
 
 export interface SyncResult extends SyncTallies {
+  /** DIR, or the s3:// URL of the prefix. */
   dir: string;
+  /** s3:// only: the manifest this sync wrote. */
+  manifest?: string;
   snapshot_name: string;
   format: ArchiveFormat;
   /** Bytes of the snapshot's contents listing (its JSON), which every sync fetches. */
@@ -25,20 +33,23 @@ export interface SyncResult extends SyncTallies {
 const REMOVE_BUSY_WAIT_MS = 5_000;
 
 export default class Sync extends ApiCommand<typeof Sync> {
-  static override summary = 'Keep a folder a copy of the TSDB, downloading only the blocks it lacks.';
+  static override summary = 'Keep a folder or an s3:// prefix a copy of the TSDB, downloading only the blocks it lacks.';
   static override description =
     'Takes a snapshot, lists its blocks and downloads, one archive per block, each block DIR does not have with the same files, sizes and ' +
     "modification times. Each block is written into a hidden folder inside DIR, checked against the server's SHA-256, fsynced and only then renamed " +
     'into place, so DIR only ever holds complete blocks and Prometheus can start on it at any moment. Blocks the snapshot no longer has are removed ' +
     'once every new block is in place (not with --keep-removed); files that are not block folders are never touched. Then the snapshot is removed ' +
-    'from the server, unless --keep-snapshot.';
+    'from the server, unless --keep-snapshot. ' +
+    'Into s3://BUCKET/PREFIX, each block file is stored once under PREFIX/blocks/ULID/, uploaded while it downloads and completed only once ' +
+    "the block is verified, and each sync ends by writing PREFIX/manifests/SNAPSHOT.json naming the blocks it needs: restore takes any manifest.";
   static override examples = [
     '<%= config.bin %> sync /backups/prometheus --server http://prombackupserver:8080',
     '<%= config.bin %> sync /backups/prometheus --skip-head --keep-removed --json',
+    '<%= config.bin %> sync s3://my-backups/prometheus --s3-region eu-west-1',
     'prometheus --storage.tsdb.path=/backups/prometheus --storage.tsdb.retention.time=10y   # start on the copy',
   ];
   static override args = {
-    dir: Args.string({ description: 'The folder to keep a copy in; created when missing', required: true }),
+    dir: Args.string({ description: 'The folder to keep a copy in (created when missing), or s3://BUCKET/PREFIX', required: true }),
   };
   static override flags = {
     format: Flags.option({
@@ -55,29 +66,22 @@ export default class Sync extends ApiCommand<typeof Sync> {
       default: DEFAULT_SNAPSHOT_TIMEOUT,
       helpValue: 'DURATION',
     }),
+    ...S3_FLAGS,
     parallel: Flags.integer({ summary: 'Blocks downloaded at the same time (1-8); 2 was about a fifth faster on a 2-core machine running both ends, at twice the load on the server.', default: 1, min: 1, max: 8, helpValue: 'N' }),
   };
 
   private snapshotName?: string;
-  private syncer?: Syncer;
   private stopping?: Promise<never>;
 
   async run(): Promise<SyncResult> {
     const { args } = await this.parse(Sync);
     const snapshotTimeout = this.flags['snapshot-timeout'];
     this.client = createClient(this.server, this.token, snapshotTimeoutMs(snapshotTimeout));
-    const dir = path.resolve(args.dir);
-    await this.prepareDir(dir);
-    let lock: DirLock;
+    const target = isS3Url(args.dir) ? await this.s3Target(args.dir) : await this.localTarget(args.dir);
+    const dir = target.where;
+    const stopWatching = exitOnInterrupt({ cleanUp: (signal) => this.cleanUpAfter(signal, target), lastResort: () => target.closeNow() }, (stopping) => (this.stopping = stopping));
     try {
-      lock = await lockDir(dir);
-    } catch (err) {
-      this.error((err as Error).message, { exit: err instanceof DirBusyError ? 1 : 2 });
-    }
-    const syncer = (this.syncer = new Syncer(this.client, dir, { format: this.flags.format, parallel: this.flags.parallel, keepRemoved: this.flags['keep-removed'] }));
-    const stopWatching = exitOnInterrupt({ cleanUp: (signal) => this.cleanUpAfter(signal, lock), lastResort: () => lock.releaseNow() }, (stopping) => (this.stopping = stopping));
-    try {
-      for (const stale of await syncer.removeStaleTemps()) this.logToStderr(`removed ${path.join(dir, stale)}, left behind by a sync that did not end`);
+      for (const line of await target.clearLeftovers()) this.logToStderr(line);
       const started = Date.now();
       const name = (this.snapshotName = await takeSnapshot(this.client, this.flags['skip-head'], this.flags.format, snapshotTimeout));
       let tallies: SyncTallies;
@@ -85,9 +89,9 @@ export default class Sync extends ApiCommand<typeof Sync> {
       try {
         const contents = await this.contentsOf(name);
         listingBytes = Buffer.byteLength(JSON.stringify(contents));
-        const plan = await syncer.plan(contents.blocks);
+        const plan = await target.plan(contents.blocks);
         for (const b of plan.fetch) if (b.action === 'replace') this.logToStderr(`block ${b.ulid} differs from the snapshot's (${b.reason}): replacing it`);
-        tallies = await syncer.apply(name, contents.blocks, plan);
+        tallies = await target.apply(name, contents.blocks, plan);
       } catch (err) {
         if (!this.stopping) await this.dropSnapshot(name);
         throw err;
@@ -98,11 +102,40 @@ export default class Sync extends ApiCommand<typeof Sync> {
       return result;
     } finally {
       stopWatching();
-      if (!this.stopping) {
-        await syncer.removeWork();
-        await lock.release();
-      }
+      if (!this.stopping) await target.close();
     }
+  }
+
+  private async localTarget(arg: string): Promise<SyncTarget> {
+    const given = s3FlagsGiven(this.flags);
+    if (given.length > 0) this.error(`${given.join(', ')} only apply to an s3:// target`, { exit: 2 });
+    const dir = path.resolve(arg);
+    await this.prepareDir(dir);
+    try {
+      const lock = await lockDir(dir);
+      return new LocalSyncTarget(dir, new Syncer(this.client, dir, { format: this.flags.format, parallel: this.flags.parallel, keepRemoved: this.flags['keep-removed'] }), lock);
+    } catch (err) {
+      this.error((err as Error).message, { exit: err instanceof DirBusyError ? 1 : 2 });
+    }
+  }
+
+  /** s3://BUCKET/PREFIX (a trailing '/' or not: it is a prefix either way), checked against the store before a snapshot is taken. */
+  private async s3Target(url: string): Promise<SyncTarget> {
+    if (this.flags['keep-removed']) this.error('--keep-removed has no meaning for s3://: sync never removes blocks from a bucket (forget does, by manifest)', { exit: 2 });
+    let bucket: SyncBucket;
+    try {
+      const location = parseS3Url(url);
+      const settings = s3Settings(this.flags);
+      bucket = new SyncBucket(createS3Client(settings), location.bucket, location.key === undefined ? location.prefix : `${location.key}/`, settings.write);
+    } catch (err) {
+      this.error((err as Error).message, { exit: 2 });
+    }
+    try {
+      await checkBucket(bucket.client, bucket.bucket);
+    } catch (err) {
+      this.error((err as Error).message, { exit: 1 });
+    }
+    return new S3Syncer(this.client, bucket, { format: this.flags.format, parallel: this.flags.parallel });
   }
 
   /** DIR is created when missing; anything but a folder (or a link to one) is refused before a snapshot is taken. */
@@ -136,8 +169,11 @@ export default class Sync extends ApiCommand<typeof Sync> {
     const extra = [r.tombstones_replaced ? `${r.tombstones_replaced} only for new tombstones` : '', r.replaced ? `${r.replaced} replaced whole` : ''].filter(Boolean).join(', ');
     this.log(
       `${r.dir}: transferred ${t(r.transferred)}${extra ? ` [${extra}]` : ''} in ${formatBytes(r.transferred.archive_bytes + r.listing_bytes)} over the wire, ` +
-        `kept ${t(r.kept)}, removed ${t(r.removed)}${r.left.blocks ? `, left ${t(r.left)} the snapshot no longer has (--keep-removed)` : ''}; ` +
-        `now ${t(r.total)} from snapshot ${r.snapshot_name} in ${r.seconds.toFixed(1)}s${r.snapshot_removed ? '; snapshot removed from the server' : ''}`,
+        (r.manifest
+          ? `uploaded ${formatBytes(r.uploaded_bytes ?? 0)}, kept ${t(r.kept)}${r.left.blocks ? `, ${t(r.left)} no longer named (they stay for older manifests until forget)` : ''}; ` +
+            `${r.manifest} names ${t(r.total)}`
+          : `kept ${t(r.kept)}, removed ${t(r.removed)}${r.left.blocks ? `, left ${t(r.left)} the snapshot no longer has (--keep-removed)` : ''}; now ${t(r.total)}`) +
+        ` from snapshot ${r.snapshot_name} in ${r.seconds.toFixed(1)}s${r.snapshot_removed ? '; snapshot removed from the server' : ''}`,
     );
   }
 
@@ -150,10 +186,9 @@ export default class Sync extends ApiCommand<typeof Sync> {
   }
 
   /** After SIGINT, SIGTERM or SIGHUP: downloads cut, the work folder removed, the snapshot removed, the lock let go. */
-  private async cleanUpAfter(signal: NodeJS.Signals, lock: DirLock): Promise<string> {
+  private async cleanUpAfter(signal: NodeJS.Signals, target: SyncTarget): Promise<string> {
     const stopped = `stopped by ${signal}`;
-    await this.syncer?.stop();
-    await lock.release();
+    await target.stop();
     const name = this.snapshotName;
     if (!name) return `${stopped} before a snapshot was taken; nothing in the folder changed (the server may still finish a snapshot)`;
     let after = '';
@@ -162,7 +197,8 @@ export default class Sync extends ApiCommand<typeof Sync> {
       if (removal.removed || removal.gone) after = '; the snapshot is removed from the server';
       else after = `; the snapshot was left on the server: ${removal.reason}${removal.inUse ? ` (\`prombackup delete ${name}\` removes it)` : ''}`;
     }
-    return `${stopped} while syncing snapshot ${name}; blocks already in place stay, the partial ones are removed${after}`;
+    const kept = target instanceof S3Syncer ? 'blocks already uploaded stay, unfinished uploads are aborted and no manifest was written' : 'blocks already in place stay, the partial ones are removed';
+    return `${stopped} while syncing snapshot ${name}; ${kept}${after}`;
   }
 
   /** An interrupted run stands aside: the signal handler cleans up, reports and exits. */

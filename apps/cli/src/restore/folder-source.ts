@@ -12,6 +12,8 @@ const SYNC_OWN = /^\.prombackup/;
  * entries, checked with lstat so that a link is refused rather than followed.
  */
 export class FolderSource implements RestoreSource {
+  readonly archive = false;
+
   constructor(readonly path: string) {}
 
   async list(hashBlocks: Set<string>, _sha256: boolean, signal: AbortSignal) {

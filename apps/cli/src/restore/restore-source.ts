@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { type ArchiveListing, type ArchivedBlock, ArchiveError, type BlockMeta, type Compression, type FileVisit, type ReadOptions, readBlockArchive, sniffFile } from '../tsdb';
 import type { BesideStaging } from './beside-staging';
+import { readChecksumFile } from '../checksum-file';
 import type { BlockStaging } from './block-staging';
 
 /** What a source holds, found by reading it all and checking every entry; nothing is written meanwhile. */
@@ -26,7 +27,12 @@ export interface Listed {
 
 /** Where a restore reads blocks from: an archive (one pass, or two) or a sync folder. */
 export interface RestoreSource {
+  /** A path, or an s3:// URL. */
   readonly path: string;
+  /** An archive (checked against its .sha256), rather than a folder or a manifest of blocks. */
+  readonly archive: boolean;
+  /** The SHA-256 that SOURCE.sha256 records, if there is one (archives only). */
+  checksum?(): Promise<string | undefined>;
   /** Pass 1: reads and checks everything, and hashes each file of the blocks in `hashBlocks` (to compare with blocks already there). */
   list(hashBlocks: Set<string>, sha256: boolean, signal: AbortSignal): Promise<Listed>;
   /** Pass 2: writes every file of the `chosen` blocks through `staging`. */
@@ -54,7 +60,13 @@ export class ArchiveSource implements RestoreSource {
   /** Every block file of the first pass, in archive order, for the second to match. */
   private sequence: string[] = [];
 
+  readonly archive = true;
+
   constructor(readonly path: string) {}
+
+  checksum(): Promise<string | undefined> {
+    return readChecksumFile(this.path);
+  }
 
   /** One pass over the file; what is wrong with the archive is said with its path. */
   private async read(signal: AbortSignal, options: ReadOptions): Promise<ArchiveListing> {

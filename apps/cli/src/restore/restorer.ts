@@ -1,12 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { readChecksumFile } from '../checksum-file';
 import { type BlockMeta, type HeldLock, PROMETHEUS_LOCK_FILE, type TsdbBlock, blockDifference, blockHashes, lockTsdb, readTsdbBlocks, refuseIfInUse } from '../tsdb';
 import { BesideStaging } from './beside-staging';
 import { BlockStaging } from './block-staging';
 import { type Overlap, findOverlaps, inRange, prometheusCommand, retentionDays } from './restore-plan';
 import { FolderSource } from './folder-source';
-import { ArchiveSource, type Listed, type RestoreSource } from './restore-source';
+import type { Listed, RestoreSource } from './restore-source';
 
 export interface RestoreOptions {
   source: RestoreSource;
@@ -75,8 +74,8 @@ export class Restorer {
       const { blocks: byUlid, notFolders } = await readTsdbBlocks(to);
       const existing = [...byUlid.values()];
 
-      const isArchive = source instanceof ArchiveSource;
-      const expected = isArchive && this.o.verify ? await readChecksumFile(source.path) : undefined;
+      const isArchive = source.archive;
+      const expected = isArchive && this.o.verify ? await source.checksum?.() : undefined;
       const { listing, hashes } = await this.read(new Set(byUlid.keys()), expected !== undefined);
       if (expected !== undefined && listing.sha256 !== expected) {
         throw new Error(`${source.path}: SHA-256 mismatch: the file hashes to ${listing.sha256}, ${source.path}.sha256 says ${expected}; nothing was restored`);

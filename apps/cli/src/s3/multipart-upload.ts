@@ -15,7 +15,7 @@ const MiB = 1024 * 1024;
 /** Part size unless the archive is expected to be so large that 9,000 parts would not hold it. */
 export const PART_BYTES = 8 * MiB;
 /** Parts being sent at once; with the one being filled, memory holds at most QUEUE_PARTS + 1 parts. */
-export const QUEUE_PARTS = 4;
+export const QUEUE_PARTS = 3;
 const MAX_PARTS = 10_000;
 
 /** A part size that fits `expectedBytes`, and a tenth more, in 9,000 parts: 8 MiB up to about 65 GiB. */
@@ -82,10 +82,19 @@ export class MultipartArchiveUpload extends Writable {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    // Nothing sent yet: the archive fits in one part, written by complete() with its metadata.
-    if (this.partNumber === 0) return callback();
+    // Nothing sent yet: the archive fits in one part, written by complete() with its metadata;
+    // it is kept at its own size, as many small uploads may wait for completion at once.
+    if (this.partNumber === 0) {
+      if (this.part && this.fill < this.part.length) this.part = Buffer.from(this.part.subarray(0, this.fill));
+      return callback();
+    }
     const last = this.fill > 0 ? this.send() : Promise.resolve();
-    last.then(() => this.settled()).then(() => callback(this.failure), (err: Error) => callback((this.failure ??= err)));
+    last
+      .then(() => this.settled())
+      .then(() => {
+        this.spare.length = 0; // no more parts: let their buffers go while completion waits
+        callback(this.failure);
+      }, (err: Error) => callback((this.failure ??= err)));
   }
 
   private async take(chunk: Buffer): Promise<void> {

@@ -12,7 +12,7 @@ import { REWRITTEN_FILES } from './sync-plan';
 import { type ArchivedBlock, type Compression, readBlockArchive } from '../tsdb';
 
 const isRewritten = (file: string) => (REWRITTEN_FILES as readonly string[]).includes(file);
-const COMPRESSION: Record<ArchiveFormat, Compression> = { tar: 'none', tgz: 'gzip', tzst: 'zstd' };
+export const COMPRESSION: Record<ArchiveFormat, Compression> = { tar: 'none', tgz: 'gzip', tzst: 'zstd' };
 
 export interface FetchedBlock {
   downloadId: string;
@@ -90,7 +90,7 @@ export async function syncFolder(folder: string): Promise<void> {
 }
 
 /** The archive must hold this one block, with the listing's files and sizes, and their times to the second (tar's resolution). */
-function checkAgainstListing(blocks: ArchivedBlock[], block: BlockDto): void {
+export function checkAgainstListing(blocks: ArchivedBlock[], block: BlockDto): void {
   if (blocks.length !== 1 || blocks[0].ulid !== block.ulid) {
     throw new Error(`the archive for block ${block.ulid} holds ${blocks.map((b) => b.ulid).join(', ') || 'no block'}`);
   }

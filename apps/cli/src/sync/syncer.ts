@@ -26,6 +26,8 @@ export interface SyncTallies {
   /** Of the transferred blocks: those whose tombstones file alone was replaced, and those replaced whole. */
   tombstones_replaced: number;
   replaced: number;
+  /** s3:// only: bytes of the files sent to the bucket (a block whose tombstones changed sends only those files). */
+  uploaded_bytes?: number;
 }
 
 export class SyncStopped extends Error {}
