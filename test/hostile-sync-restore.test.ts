@@ -1,0 +1,93 @@
+// sync, restore and verify attacked: a server that lies in its listing, a DIR with traps in it,
+// sources with oversized or appended parts. Each test says what must hold; none may cost data
+// outside DIR or a complete block inside it.
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { oneLine } from './support/backup-folder';
+import { tempDir } from './support/downloads';
+import { type ServerProcess, runCli, startServer } from './support/processes';
+import { type PrometheusInstance, startPrometheus, writeBackfillBlocks } from './support/prometheus';
+
+const SNAPSHOT = '20261207T120000Z-0123456789abcdef';
+const A = '01HAAAAAAAAAAAAAAAAAAAAAAA';
+
+/** A prombackup server that takes snapshots as asked but lists `blocks` as the snapshot's contents, and refuses every download. */
+async function lyingServer(blocks: unknown[]): Promise<{ url: string; downloads: string[]; close(): Promise<void> }> {
+  const downloads: string[] = [];
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url!, 'http://x');
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method === 'POST' && url.pathname === '/api/snapshot') return json(303, { name: SNAPSHOT }, { Location: `./download?name=${SNAPSHOT}` });
+    if (req.method === 'GET' && url.pathname === '/api/snapshot_contents') return json(200, { name: SNAPSHOT, blocks, other: [] });
+    if (req.method === 'DELETE' && url.pathname === '/api/snapshot') return json(200, { name: SNAPSHOT });
+    if (url.pathname === '/api/download') downloads.push(url.search);
+    return json(400, { statusCode: 400, message: 'no' });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    downloads,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+const listedBlock = (ulid: string) => ({
+  ulid,
+  min_time: 0,
+  max_time: 1,
+  num_series: 1,
+  num_samples: 1,
+  num_chunks: 1,
+  compaction_level: 1,
+  bytes: 3,
+  files: [{ path: 'index', size: 3, mtime_ms: 0 }],
+});
+
+/** A folder of a few files, to notice any change to it. */
+async function plant(folder: string): Promise<void> {
+  await fs.mkdir(path.join(folder, 'chunks'), { recursive: true });
+  await fs.writeFile(path.join(folder, 'meta.json'), JSON.stringify({ ulid: path.basename(folder), minTime: 0, maxTime: 1 }));
+  await fs.writeFile(path.join(folder, 'chunks', '000001'), 'precious');
+}
+
+describe('sync against a server whose listing names something other than a block', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await tempDir('pb-hostile-sync-');
+  });
+  afterAll(async () => {
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['..', 'DIR itself'],
+    ['../../victim', 'a folder beside DIR'],
+    ['.', "sync's own work folder"],
+    ['/tmp', 'an absolute path'],
+    [A.toLowerCase(), 'a lower-case ULID'],
+  ])('refuses a listed block named %s (%s): nothing outside DIR and no block in it is touched', async (ulid) => {
+    const base = await fs.mkdtemp(path.join(root, 'case-'));
+    const dir = path.join(base, 'backup');
+    const victim = path.join(base, 'victim');
+    await plant(path.join(dir, A));
+    await plant(victim);
+    const server = await lyingServer([listedBlock(ulid)]);
+    try {
+      const run = await runCli(['sync', dir, '--server', server.url]);
+      expect(run.code).not.toBe(0);
+      expect(await fs.readFile(path.join(dir, A, 'chunks', '000001'), 'utf8')).toBe('precious');
+      expect(await fs.readFile(path.join(victim, 'chunks', '000001'), 'utf8')).toBe('precious');
+      expect(oneLine(run.stderr)).toMatch(/snapshot.s listing names .* which is not a block ULID/);
+      expect(server.downloads).toEqual([]);
+      expect((await fs.readdir(dir)).filter((n) => n.startsWith('.prombackup-tmp-'))).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+});
