@@ -140,3 +140,55 @@ describe('restore from a sync folder with traps in it', () => {
     await expect(fs.readdir(to)).rejects.toThrow(/ENOENT/);
   });
 });
+
+describe('sync from a real server into a DIR with traps in it', () => {
+  let prom: PrometheusInstance;
+  let server: ServerProcess;
+  let root: string;
+  let ulids: string[];
+
+  beforeAll(async () => {
+    root = await tempDir('pb-hostile-syncdir-');
+    const source = path.join(root, 'source');
+    await writeBackfillBlocks(source);
+    prom = await startPrometheus({ dataDir: source, scrapeSelf: false });
+    server = await startServer(['-prometheus_endpoint', prom.url, '-snapshot_dir', prom.snapshotDir]);
+    ulids = (await fs.readdir(source)).filter((n) => /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/.test(n)).sort();
+  }, 180_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    await prom?.stop();
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  const sync = (dir: string) => runCli(['sync', dir, '--server', server.url, '--skip-head'], { env: { OCLIF_COLUMNS: '1000' } });
+
+  it.each([
+    ['a file', async (entry: string) => fs.writeFile(entry, 'not a block')],
+    ['a link to a folder elsewhere', async (entry: string) => {
+      await plant(`${entry}-elsewhere`);
+      await fs.symlink(`${entry}-elsewhere`, entry);
+    }],
+  ])('a block name in DIR taken by %s: a clear error naming it, the thing itself untouched', async (_what, trap) => {
+    const dir = await fs.mkdtemp(path.join(root, 'dir-'));
+    const entry = path.join(dir, ulids[0]);
+    await trap(entry);
+    const before = await fs.lstat(entry);
+    const run = await sync(dir);
+    expect(run.code).not.toBe(0);
+    expect(oneLine(run.stderr)).toContain(`${entry} is not a block folder`);
+    const after = await fs.lstat(entry);
+    expect([after.ino, after.size, after.mtimeMs]).toEqual([before.ino, before.size, before.mtimeMs]);
+    if (before.isSymbolicLink()) expect(await fs.readdir(`${entry}-elsewhere`)).toEqual(['chunks', 'meta.json']);
+    expect((await fs.readdir(dir)).filter((n) => n.startsWith('.prombackup-tmp-'))).toEqual([]);
+  });
+
+  it('two syncs started at the same instant: one runs, the other is refused, DIR ends complete', async () => {
+    const dir = path.join(root, 'racing');
+    const [a, b] = await Promise.all([sync(dir), sync(dir)]);
+    expect([a.code, b.code].sort()).toEqual([0, 1]);
+    expect(oneLine((a.code === 0 ? b : a).stderr)).toMatch(/another prombackup sync is running/);
+    expect((await fs.readdir(dir)).filter((n) => /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/.test(n)).sort()).toEqual(expect.arrayContaining(ulids));
+  });
+});
