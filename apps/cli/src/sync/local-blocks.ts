@@ -29,6 +29,8 @@ export interface LocalState {
   blocks: Map<string, LocalBlock>;
   /** Temporary folders that an earlier sync left behind (only meaningful while the sync lock is held). */
   staleTemps: string[];
+  /** ULID names taken by something other than a folder (a file, a link): never read, replaced or removed. */
+  notFolders: string[];
 }
 
 /**
@@ -39,11 +41,13 @@ export interface LocalState {
 export async function readLocalState(dir: string): Promise<LocalState> {
   const blocks = new Map<string, LocalBlock>();
   const staleTemps: string[] = [];
+  const notFolders: string[] = [];
   for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
     if (entry.name.startsWith(TEMP_PREFIX) && entry.isDirectory()) staleTemps.push(entry.name);
     else if (isUlid(entry.name) && entry.isDirectory()) blocks.set(entry.name, await readBlock(path.join(dir, entry.name), entry.name));
+    else if (isUlid(entry.name)) notFolders.push(entry.name);
   }
-  return { blocks, staleTemps: staleTemps.sort() };
+  return { blocks, staleTemps: staleTemps.sort(), notFolders: notFolders.sort() };
 }
 
 /** The files of one block folder, found by walking it without following links. */

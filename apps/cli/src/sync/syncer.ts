@@ -74,7 +74,11 @@ export class Syncer {
 
   /** What DIR needs to become a copy of the snapshot's blocks. */
   async plan(blocks: readonly BlockDto[]): Promise<SyncPlan> {
-    return planSync(blocks, (await readLocalState(this.dir)).blocks);
+    const local = await readLocalState(this.dir);
+    // Refused before any download: the block could never be renamed onto it, and it is not sync's to remove.
+    const taken = blocks.find((b) => local.notFolders.includes(b.ulid));
+    if (taken) throw new Error(`${path.join(this.dir, taken.ulid)} is not a block folder (a file or a link), but the snapshot has that block; sync never replaces it: move it away`);
+    return planSync(blocks, local.blocks);
   }
 
   /** Downloads and puts in place every block of the plan, then removes what the snapshot no longer has. */
