@@ -8,9 +8,11 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oneLine } from './support/backup-folder';
-import { tempDir } from './support/downloads';
+import { tempDir, writeSmallSnapshot } from './support/downloads';
+import { type FakePrometheus, GOOD_NAME, startFakePrometheus } from './support/fake-prometheus';
 import { type ServerProcess, runCli, startServer } from './support/processes';
 import { type PrometheusInstance, startPrometheus, writeBackfillBlocks } from './support/prometheus';
+import { type S3TestServer, startS3Server } from './support/radosgw';
 
 const SNAPSHOT = '20261207T120000Z-0123456789abcdef';
 const A = '01HAAAAAAAAAAAAAAAAAAAAAAA';
@@ -190,5 +192,50 @@ describe('sync from a real server into a DIR with traps in it', () => {
     expect([a.code, b.code].sort()).toEqual([0, 1]);
     expect(oneLine((a.code === 0 ? b : a).stderr)).toMatch(/another prombackup sync is running/);
     expect((await fs.readdir(dir)).filter((n) => /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/.test(n)).sort()).toEqual(expect.arrayContaining(ulids));
+  });
+});
+
+describe('create --output s3:// with awkward keys', () => {
+  let s3: S3TestServer;
+  let fake: FakePrometheus;
+  let small: ServerProcess;
+  let snapshots: string;
+
+  beforeAll(async () => {
+    snapshots = await tempDir('pb-hostile-s3-');
+    await writeSmallSnapshot(snapshots, GOOD_NAME);
+    [s3, fake] = await Promise.all([startS3Server(), startFakePrometheus('good')]);
+    small = await startServer(['-prometheus_endpoint', fake.url, '-snapshot_dir', snapshots]);
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.all([small?.stop(), fake?.close(), s3?.stop()]);
+    await fs.rm(snapshots, { recursive: true, force: true });
+  });
+
+  const create = (output: string) =>
+    runCli(['create', '--server', small.url, '--output', output, '--keep-snapshot'], { env: { ...s3.env(), OCLIF_COLUMNS: '1000' } });
+
+  it('stores a key with spaces, unicode, ? and # exactly as written, with its .sha256 beside it', async () => {
+    const bucket = await s3.createBucket();
+    const key = 'my backups/prométhéus ✓/a?b#c.tar';
+    const run = await create(`s3://${bucket}/${key}`);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await s3.keys(bucket)).toEqual([key, `${key}.sha256`]);
+    expect((await s3.get(bucket, `${key}.sha256`)).toString()).toMatch(/^[0-9a-f]{64} {2}a\?b#c\.tar\n$/);
+  });
+
+  it.each([
+    ['a prefix that leaves no room for the file name', (bucket: string) => `s3://${bucket}/${'p'.repeat(1000)}/`],
+    ['a key that leaves no room for .sha256', (bucket: string) => `s3://${bucket}/${'k'.repeat(1020)}`],
+  ])('refuses %s before taking a snapshot: nothing written', async (_what, url) => {
+    const bucket = await s3.createBucket();
+    const before = fake.requests.length;
+    const run = await create(url(bucket));
+    expect(run.code).not.toBe(0);
+    expect(oneLine(run.stderr)).toMatch(/longer than S3's 1024 bytes/);
+    expect(fake.requests.length).toBe(before);
+    expect(await s3.keys(bucket)).toEqual([]);
+    expect(await s3.pendingUploads(bucket)).toEqual([]);
   });
 });
