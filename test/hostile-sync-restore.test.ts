@@ -186,6 +186,19 @@ describe('sync from a real server into a DIR with traps in it', () => {
     expect((await fs.readdir(dir)).filter((n) => n.startsWith('.prombackup-tmp-'))).toEqual([]);
   });
 
+  it('a DIR that a Prometheus has run on (it has wal/): refused before anything is removed', async () => {
+    const dir = await fs.mkdtemp(path.join(root, 'ran-'));
+    const own = path.join(dir, '01HF0000000000000000000000');
+    await plant(own);
+    await fs.mkdir(path.join(dir, 'wal'));
+    await fs.writeFile(path.join(dir, 'wal', '00000000'), 'wal');
+    const run = await sync(dir);
+    expect(await fs.readFile(path.join(own, 'chunks', '000001'), 'utf8')).toBe('precious');
+    expect(run.code).not.toBe(0);
+    expect(oneLine(run.stderr)).toMatch(/wal/);
+    expect(await fs.readdir(dir)).not.toContain(ulids[0]);
+  });
+
   it('two syncs started at the same instant: one runs, the other is refused, DIR ends complete', async () => {
     const dir = path.join(root, 'racing');
     const [a, b] = await Promise.all([sync(dir), sync(dir)]);
