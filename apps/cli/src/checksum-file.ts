@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import { replaceFileAtomically } from './atomic-replace';
 
@@ -41,7 +42,7 @@ export async function readChecksumFile(archive: string): Promise<string | undefi
   const file = checksumFileFor(archive);
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = await readHead(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new Error(`${file} cannot be read: ${(err as Error).message}`);
@@ -49,4 +50,18 @@ export async function readChecksumFile(archive: string): Promise<string | undefi
   const m = /^\\?([0-9a-fA-F]{64}) [ *]/.exec(text);
   if (!m) throw new Error(`${file} holds no SHA-256 in sha256sum's format ("HASH  NAME")`);
   return m[1].toLowerCase();
+}
+
+/** The first 4 KiB of a regular file (a link to one is followed): a FIFO or a device would block or never end. */
+async function readHead(file: string): Promise<string> {
+  // O_NONBLOCK: opening a FIFO does not wait for a writer; it is then refused as not a regular file.
+  const handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) throw new Error('not a regular file');
+    const buffer = Buffer.alloc(4096);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }

@@ -7,6 +7,7 @@ import {
   type S3Settings,
   SHA256_METADATA,
   checkBucket,
+  checkKeyRoom,
   createS3Client,
   keyFor,
   objectExists,
@@ -46,6 +47,7 @@ export class S3OutputTarget {
     let settings: S3Settings;
     try {
       location = parseS3Url(output);
+      checkKeyRoom(location, output);
       settings = s3Settings(flags);
     } catch (err) {
       Errors.error(`--output: ${(err as Error).message}`, { exit: 2 });
@@ -59,8 +61,15 @@ export class S3OutputTarget {
   /** The URL the archive named `fileName` goes to, checked once more now that its key is known. */
   async choose(fileName: string, force: boolean): Promise<string> {
     this.key = keyFor(this.location, fileName);
+    const url = s3Url(this.location.bucket, this.key);
+    // A snapshot name longer than usual may still not fit: refused before the upload starts.
+    try {
+      checkKeyRoom({ ...this.location, key: this.key }, url);
+    } catch (err) {
+      Errors.error((err as Error).message, { exit: 1 });
+    }
     await this.refuseExisting(this.key, force);
-    return s3Url(this.location.bucket, this.key);
+    return url;
   }
 
   /** The Writable the archive goes into; its part size fits the snapshot's size when the server says it. */

@@ -20,6 +20,8 @@ export interface ForgetArchive {
   /** What happened: kept, removed, would-remove (dry run), vanished (gone before us), changed (swapped for something else: left alone). */
   outcome: 'kept' | 'would-remove' | RemovalOutcome;
   checksum_outcome: 'kept' | 'would-remove' | RemovalOutcome | null;
+  /** Why an archive is kept outside the policy (one dated in the future). */
+  note?: string;
 }
 
 export interface ForgetResult {
@@ -32,6 +34,10 @@ export interface ForgetResult {
   kept: number;
   removed: number;
 }
+
+/** Beyond this past now an archive's time is not believed (a wrong clock, a stray name): kept, but not counted by any rule. */
+const FUTURE_TOLERANCE_MS = 24 * 3600_000;
+const FUTURE_NOTE = 'dated more than a day in the future: kept, and not counted by the policy (else it would stay "the newest" for good)';
 
 const keepFlag = (what: string) =>
   Flags.string({ summary: `Keep the newest archive of each of the last N ${what} that have archives.`, helpValue: 'N' });
@@ -72,7 +78,9 @@ export default class Forget extends Command {
     const dir = await this.checkFolder(args.dir);
     const dryRun = flags['dry-run'] === true;
     const folder = await readArchiveFolder(dir).catch((err) => this.error(`cannot read ${dir}: ${describeFsError(err)}`, { exit: 1 }));
-    const decisions = applyRetention(folder.archives, policy);
+    const horizon = Date.now() + FUTURE_TOLERANCE_MS;
+    const future = folder.archives.filter((a) => a.time.getTime() > horizon);
+    const decisions = applyRetention(folder.archives.filter((a) => !future.includes(a)), policy);
     const toRemove = decisions.filter((d) => !d.keep).length + folder.orphanChecksums.length;
     if (!dryRun && toRemove > 0) {
       // Refused up front (for users other than root), so that nothing is half done.
@@ -93,6 +101,12 @@ export default class Forget extends Command {
         await this.removeArchive(dir, item, entry, result);
       }
       if (!json) this.log(archiveLine(entry));
+    }
+    for (const item of future) {
+      const entry = { ...describeArchive(item, true, []), note: FUTURE_NOTE };
+      result.archives.push(entry);
+      result.kept++;
+      if (!json) this.log(`${'keep'.padEnd(12)} ${entry.name}  ${FUTURE_NOTE}`);
     }
     for (const orphan of folder.orphanChecksums) {
       let outcome: ForgetResult['orphan_checksums'][number]['outcome'] = 'would-remove';

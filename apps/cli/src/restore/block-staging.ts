@@ -55,7 +55,7 @@ export class BlockStaging {
     if (!block) {
       block = { temp: path.join(this.root, `${TEMP_PREFIX}${ulid}-${process.pid}-${randomBytes(4).toString('hex')}`), expected, written: [] };
       this.staged.set(ulid, block);
-      // Not recursive: a root removed meanwhile (an interruption) is never made again.
+      // Not recursive: once root is gone (an interrupted verify --deep removed its scratch folder), nothing recreates it.
       await fs.mkdir(block.temp, { mode: 0o755 });
       await fs.mkdir(path.join(block.temp, 'chunks'), { mode: 0o755 });
     }

@@ -58,7 +58,10 @@ export class FolderSource implements RestoreSource {
     }
     if (skipped.includes(name)) return undefined;
     const metaFile = path.join(this.path, name, 'meta.json');
-    const metaJson = files.some((f) => f.path === 'meta.json') ? await fs.readFile(metaFile) : undefined;
+    const listed = files.find((f) => f.path === 'meta.json');
+    // By its listed size first: reading a huge (or sparse) one whole would fill memory, or fail past 2 GiB.
+    if (listed && listed.size > MAX_META_BYTES) throw new ArchiveError(`${metaFile} is larger than any meta.json`);
+    const metaJson = listed ? await fs.readFile(metaFile) : undefined;
     if (metaJson && metaJson.length > MAX_META_BYTES) throw new ArchiveError(`${metaFile} is larger than any meta.json`);
     let meta;
     try {

@@ -12,6 +12,9 @@ const SCHEME = 's3://';
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 /** S3 keys are at most 1024 bytes of UTF-8. */
 const MAX_KEY_BYTES = 1024;
+/** An archive's name as create gives it (a Prometheus snapshot name, .tar.zst) plus the .sha256 of its checksum object. */
+const ARCHIVE_NAME_BYTES = Buffer.byteLength('20221109T202035Z-355a5b4970d5a906.tar.zst.sha256');
+const CHECKSUM_SUFFIX_BYTES = Buffer.byteLength('.sha256');
 
 export function isS3Url(value: string | undefined): value is string {
   return value !== undefined && value.slice(0, SCHEME.length).toLowerCase() === SCHEME;
@@ -50,4 +53,15 @@ export function keyFor(location: S3Location, name: string): string {
 
 export function s3Url(bucket: string, key: string): string {
   return `${SCHEME}${bucket}/${key}`;
+}
+
+/**
+ * Throws unless an archive and its KEY.sha256 fit S3's key limit at `location` (a prefix must
+ * leave room for an archive's name), so that neither is refused by the store half way through.
+ */
+export function checkKeyRoom(location: S3Location, url: string): void {
+  const bytes = location.key === undefined ? Buffer.byteLength(location.prefix) + ARCHIVE_NAME_BYTES : Buffer.byteLength(location.key) + CHECKSUM_SUFFIX_BYTES;
+  if (bytes <= MAX_KEY_BYTES) return;
+  const what = location.key === undefined ? 'an archive name and .sha256 after the prefix' : '.sha256 added for the checksum object';
+  throw new Error(`the key in ${JSON.stringify(url)} with ${what} is longer than S3's ${MAX_KEY_BYTES} bytes`);
 }

@@ -13,6 +13,8 @@ export interface LocalState {
   blocks: Map<string, LocalBlock>;
   /** Temporary folders that an earlier sync left behind (only meaningful while the sync lock is held). */
   staleTemps: string[];
+  /** ULID names taken by something other than a folder (a file, a link): never read, replaced or removed. */
+  notFolders: string[];
 }
 
 /**
@@ -21,5 +23,6 @@ export interface LocalState {
  */
 export async function readLocalState(dir: string): Promise<LocalState> {
   const staleTemps = (await fs.readdir(dir, { withFileTypes: true })).filter((e) => e.name.startsWith(TEMP_PREFIX) && e.isDirectory()).map((e) => e.name);
-  return { blocks: (await readTsdbBlocks(dir)).blocks, staleTemps: staleTemps.sort() };
+  const { blocks, notFolders } = await readTsdbBlocks(dir);
+  return { blocks, staleTemps: staleTemps.sort(), notFolders: [...notFolders].sort() };
 }

@@ -68,4 +68,11 @@ describe('planSync', () => {
     const noTombstones = files().filter((f) => f.path !== 'tombstones');
     expect(planSync([remote(A, noTombstones)], new Map([local(A)])).fetch[0].action).toBe('replace');
   });
+
+  it('refuses a listing that names a block by anything but a ULID, or twice: the names become paths in DIR', () => {
+    for (const ulid of ['..', '../../x', '.', '/tmp', A.toLowerCase(), `${A}/..`]) {
+      expect(() => planSync([remote(A), remote(ulid)], new Map())).toThrow(/not a block ULID/);
+    }
+    expect(() => planSync([remote(A), remote(A)], new Map())).toThrow(/twice/);
+  });
 });

@@ -1,5 +1,5 @@
 import type { BlockDto } from '@prombackup/client';
-import type { LocalBlock } from '../tsdb';
+import { type LocalBlock, isUlid } from '../tsdb';
 
 /**
  * What a block of the snapshot needs: `new` (DIR lacks it), `tombstones` (DIR has it with the
@@ -31,8 +31,17 @@ export interface SyncPlan {
 export const REWRITTEN_FILES = ['tombstones', 'meta.json'] as const;
 const rewritten = (file: string) => (REWRITTEN_FILES as readonly string[]).includes(file);
 
-/** Compares the snapshot's blocks with DIR's ULID folders; a pure function of both listings. */
+/**
+ * Compares the snapshot's blocks with DIR's ULID folders; a pure function of both listings.
+ * Throws when the listing names a block by anything but a ULID, or twice: its names become paths in DIR.
+ */
 export function planSync(remote: readonly BlockDto[], local: ReadonlyMap<string, LocalBlock>): SyncPlan {
+  const listed = new Set<string>();
+  for (const { ulid } of remote) {
+    if (!isUlid(ulid)) throw new Error(`the snapshot's listing names ${JSON.stringify(ulid)}, which is not a block ULID (a server fault or a hostile one); nothing was synced`);
+    if (listed.has(ulid)) throw new Error(`the snapshot's listing names block ${ulid} twice; nothing was synced`);
+    listed.add(ulid);
+  }
   const plan: SyncPlan = { fetch: [], keep: [], remove: [] };
   const sorted = [...remote].sort((a, b) => (a.ulid < b.ulid ? -1 : a.ulid > b.ulid ? 1 : 0));
   for (const block of sorted) {

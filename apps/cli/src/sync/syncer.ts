@@ -37,6 +37,9 @@ const ignoreMissing = (err: NodeJS.ErrnoException) => {
   if (err.code !== 'ENOENT') throw err;
 };
 
+/** What a Prometheus writes into its data folder and a snapshot never holds. */
+const PROMETHEUS_ONLY = ['wal', 'chunks_head'];
+
 /** How long an interrupted sync waits for its downloads to notice before it removes their folder. */
 const STOP_WAIT_MS = 3_000;
 
@@ -76,7 +79,17 @@ export class Syncer {
 
   /** What DIR needs to become a copy of the snapshot's blocks. */
   async plan(blocks: readonly BlockDto[]): Promise<SyncPlan> {
-    return planSync(blocks, (await readLocalState(this.dir)).blocks);
+    // A snapshot has no wal/ or chunks_head/: with them DIR is a data folder a Prometheus ran on, whose own blocks sync would remove.
+    for (const name of PROMETHEUS_ONLY) {
+      if (await fs.lstat(path.join(this.dir, name)).then(() => true, () => false)) {
+        throw new Error(`${this.dir} holds ${name}/: a Prometheus has run on it, and sync would remove the blocks it wrote; sync into a folder of its own`);
+      }
+    }
+    const local = await readLocalState(this.dir);
+    // Refused before any download: the block could never be renamed onto it, and it is not sync's to remove.
+    const taken = blocks.find((b) => local.notFolders.includes(b.ulid));
+    if (taken) throw new Error(`${path.join(this.dir, taken.ulid)} is not a block folder (a file or a link), but the snapshot has that block; sync never replaces it: move it away`);
+    return planSync(blocks, local.blocks);
   }
 
   /** Downloads and puts in place every block of the plan, then removes what the snapshot no longer has. */

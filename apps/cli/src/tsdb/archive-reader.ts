@@ -79,12 +79,13 @@ async function drain(body: Readable): Promise<void> {
   for await (const _ of body);
 }
 
-async function readAll(body: Readable, limit: number, name: string): Promise<Buffer> {
+/** `body` whole, up to `limit` bytes; beyond that `refuse` records and returns the error thrown (leaving the loop destroys the entry, which fails the archive's pipeline with a vaguer error first). */
+async function readAll(body: Readable, limit: number, name: string, refuse: (err: BlockEntryError) => BlockEntryError): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let length = 0;
   for await (const chunk of body) {
     length += (chunk as Buffer).length;
-    if (length > limit) throw new BlockEntryError(`${JSON.stringify(name)}: larger than any meta.json (${limit} bytes)`);
+    if (length > limit) throw refuse(new BlockEntryError(`${JSON.stringify(name)}: larger than any meta.json (${limit} bytes)`));
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
@@ -116,6 +117,7 @@ export async function readBlockArchive(source: Readable, options: ReadOptions): 
   const blocks = new Map<string, BlockState>();
   const skipped = new Set<string>();
   let callbackError: Error | undefined;
+  let entryError: BlockEntryError | undefined;
 
   const visit = async (header: Header, body: Readable) => {
     const name = header.name;
@@ -145,7 +147,7 @@ export async function readBlockArchive(source: Readable, options: ReadOptions): 
     const file: FileVisit = { ulid: place.ulid, path: place.file, size, mtimeMs: header.mtime?.getTime() ?? 0 };
     block.files.push({ path: file.path, size, mtimeMs: file.mtimeMs });
     if (place.file === 'meta.json') {
-      block.metaJson = await readAll(body, MAX_META_BYTES, name);
+      block.metaJson = await readAll(body, MAX_META_BYTES, name, (err) => (entryError ??= err));
       try {
         block.meta = parseBlockMeta(block.metaJson, place.ulid);
       } catch (err) {
@@ -195,8 +197,13 @@ export async function readBlockArchive(source: Readable, options: ReadOptions): 
     if (callbackError) throw callbackError;
     if ((err as Error).name === 'AbortError') throw err;
     const where = `${current ? `at entry ${JSON.stringify(current)}, ` : ''}after ${archiveBytes} bytes of the archive${decompress ? ` (${tarBytes} unpacked)` : ''}`;
-    if (err instanceof BlockEntryError) throw new ArchiveError(`${err.message} (${where})`);
+    if (entryError || err instanceof BlockEntryError) throw new ArchiveError(`${(entryError ?? (err as Error)).message} (${where})`);
     throw new ArchiveError(`damaged or cut: ${(err as Error).message} (${where})`);
+  }
+  // Node's zstd stops at the end of the last frame and drops what follows without a word (gzip fails on it).
+  const consumed = (decompress as { bytesWritten?: number } | undefined)?.bytesWritten;
+  if (consumed !== undefined && consumed < archiveBytes) {
+    throw new ArchiveError(`damaged: ${archiveBytes - consumed} bytes after the end of the compressed data, which ends after ${consumed} of the archive's ${archiveBytes} bytes`);
   }
   // The end marker: two zero blocks right after the last entry (a cut after a PAX header fails this too).
   if (tarBytes < lastEnd + 2 * TAR_BLOCK || tarBytes - trailingZeros > lastEnd) {

@@ -1,0 +1,254 @@
+// sync, restore and verify attacked: a server that lies in its listing, a DIR with traps in it,
+// sources with oversized or appended parts. Each test says what must hold; none may cost data
+// outside DIR or a complete block inside it.
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { oneLine } from './support/backup-folder';
+import { tempDir, writeSmallSnapshot } from './support/downloads';
+import { type FakePrometheus, GOOD_NAME, startFakePrometheus } from './support/fake-prometheus';
+import { type ServerProcess, runCli, startServer } from './support/processes';
+import { type PrometheusInstance, startPrometheus, writeBackfillBlocks } from './support/prometheus';
+import { type S3TestServer, startS3Server } from './support/radosgw';
+
+const SNAPSHOT = '20261207T120000Z-0123456789abcdef';
+const A = '01HAAAAAAAAAAAAAAAAAAAAAAA';
+
+/** A prombackup server that takes snapshots as asked but lists `blocks` as the snapshot's contents, and refuses every download. */
+async function lyingServer(blocks: unknown[]): Promise<{ url: string; downloads: string[]; close(): Promise<void> }> {
+  const downloads: string[] = [];
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url!, 'http://x');
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method === 'POST' && url.pathname === '/api/snapshot') return json(303, { name: SNAPSHOT }, { Location: `./download?name=${SNAPSHOT}` });
+    if (req.method === 'GET' && url.pathname === '/api/snapshot_contents') return json(200, { name: SNAPSHOT, blocks, other: [] });
+    if (req.method === 'DELETE' && url.pathname === '/api/snapshot') return json(200, { name: SNAPSHOT });
+    if (url.pathname === '/api/download') downloads.push(url.search);
+    return json(400, { statusCode: 400, message: 'no' });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    downloads,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+const listedBlock = (ulid: string) => ({
+  ulid,
+  min_time: 0,
+  max_time: 1,
+  num_series: 1,
+  num_samples: 1,
+  num_chunks: 1,
+  compaction_level: 1,
+  bytes: 3,
+  files: [{ path: 'index', size: 3, mtime_ms: 0 }],
+});
+
+/** A folder of a few files, to notice any change to it. */
+async function plant(folder: string): Promise<void> {
+  await fs.mkdir(path.join(folder, 'chunks'), { recursive: true });
+  await fs.writeFile(path.join(folder, 'meta.json'), JSON.stringify({ ulid: path.basename(folder), minTime: 0, maxTime: 1 }));
+  await fs.writeFile(path.join(folder, 'chunks', '000001'), 'precious');
+}
+
+describe('sync against a server whose listing names something other than a block', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await tempDir('pb-hostile-sync-');
+  });
+  afterAll(async () => {
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['..', 'DIR itself'],
+    ['../../victim', 'a folder beside DIR'],
+    ['.', "sync's own work folder"],
+    ['/tmp', 'an absolute path'],
+    [A.toLowerCase(), 'a lower-case ULID'],
+  ])('refuses a listed block named %s (%s): nothing outside DIR and no block in it is touched', async (ulid) => {
+    const base = await fs.mkdtemp(path.join(root, 'case-'));
+    const dir = path.join(base, 'backup');
+    const victim = path.join(base, 'victim');
+    await plant(path.join(dir, A));
+    await plant(victim);
+    const server = await lyingServer([listedBlock(ulid)]);
+    try {
+      const run = await runCli(['sync', dir, '--server', server.url]);
+      expect(run.code).not.toBe(0);
+      expect(await fs.readFile(path.join(dir, A, 'chunks', '000001'), 'utf8')).toBe('precious');
+      expect(await fs.readFile(path.join(victim, 'chunks', '000001'), 'utf8')).toBe('precious');
+      expect(oneLine(run.stderr)).toMatch(/snapshot.s listing names .* which is not a block ULID/);
+      expect(server.downloads).toEqual([]);
+      expect((await fs.readdir(dir)).filter((n) => n.startsWith('.prombackup-tmp-'))).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('restore from a sync folder with traps in it', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await tempDir('pb-hostile-restore-');
+  });
+  afterAll(async () => {
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  async function folderWith(setUp: (source: string) => Promise<void>): Promise<{ source: string; to: string }> {
+    const base = await fs.mkdtemp(path.join(root, 'case-'));
+    const source = path.join(base, 'sync');
+    await plant(path.join(source, A));
+    await fs.writeFile(path.join(source, A, 'index'), 'index');
+    await setUp(source);
+    return { source, to: path.join(base, 'tsdb') };
+  }
+
+  it('refuses a meta.json of 3 GiB (sparse) with the size limit, without reading it', async () => {
+    const { source, to } = await folderWith(async (dir) => {
+      const second = path.join(dir, '01HBBBBBBBBBBBBBBBBBBBBBBB');
+      await plant(second);
+      await fs.writeFile(path.join(second, 'index'), 'index');
+      await fs.truncate(path.join(second, 'meta.json'), 3 * 1024 ** 3);
+    });
+    const run = await runCli(['restore', source, '--to', to]);
+    expect(run.code).not.toBe(0);
+    expect(oneLine(run.stderr)).toMatch(/meta\.json is larger than any meta\.json/);
+    await expect(fs.readdir(to)).rejects.toThrow(/ENOENT/);
+  });
+
+  it.each([
+    ['a link to a block elsewhere', (dir: string) => fs.symlink(path.join(dir, A), path.join(dir, '01HBBBBBBBBBBBBBBBBBBBBBBB'))],
+    ['a file named like a block', (dir: string) => fs.writeFile(path.join(dir, '01HBBBBBBBBBBBBBBBBBBBBBBB'), 'x')],
+    ['a link as a chunk segment', (dir: string) => fs.symlink('/etc/passwd', path.join(dir, A, 'chunks', '000002'))],
+    ['a FIFO as the index', async (dir: string) => {
+      await fs.rm(path.join(dir, A, 'index'));
+      await new Promise((resolve, reject) => execFile('mkfifo', [path.join(dir, A, 'index')], (e) => (e ? reject(e) : resolve(undefined))));
+    }],
+  ])('refuses %s before writing anything', async (_what, trap) => {
+    const { source, to } = await folderWith(trap);
+    const run = await runCli(['restore', source, '--to', to]);
+    expect(run.code).not.toBe(0);
+    expect(oneLine(run.stderr)).toMatch(/not a regular file or folder|a file where a block folder should be/);
+    await expect(fs.readdir(to)).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('sync from a real server into a DIR with traps in it', () => {
+  let prom: PrometheusInstance;
+  let server: ServerProcess;
+  let root: string;
+  let ulids: string[];
+
+  beforeAll(async () => {
+    root = await tempDir('pb-hostile-syncdir-');
+    const source = path.join(root, 'source');
+    await writeBackfillBlocks(source);
+    prom = await startPrometheus({ dataDir: source, scrapeSelf: false });
+    server = await startServer(['-prometheus_endpoint', prom.url, '-snapshot_dir', prom.snapshotDir]);
+    ulids = (await fs.readdir(source)).filter((n) => /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/.test(n)).sort();
+  }, 180_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    await prom?.stop();
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  const sync = (dir: string) => runCli(['sync', dir, '--server', server.url, '--skip-head'], { env: { OCLIF_COLUMNS: '1000' } });
+
+  it.each([
+    ['a file', async (entry: string) => fs.writeFile(entry, 'not a block')],
+    ['a link to a folder elsewhere', async (entry: string) => {
+      await plant(`${entry}-elsewhere`);
+      await fs.symlink(`${entry}-elsewhere`, entry);
+    }],
+  ])('a block name in DIR taken by %s: a clear error naming it, the thing itself untouched', async (_what, trap) => {
+    const dir = await fs.mkdtemp(path.join(root, 'dir-'));
+    const entry = path.join(dir, ulids[0]);
+    await trap(entry);
+    const before = await fs.lstat(entry);
+    const run = await sync(dir);
+    expect(run.code).not.toBe(0);
+    expect(oneLine(run.stderr)).toContain(`${entry} is not a block folder`);
+    const after = await fs.lstat(entry);
+    expect([after.ino, after.size, after.mtimeMs]).toEqual([before.ino, before.size, before.mtimeMs]);
+    if (before.isSymbolicLink()) expect(await fs.readdir(`${entry}-elsewhere`)).toEqual(['chunks', 'meta.json']);
+    expect((await fs.readdir(dir)).filter((n) => n.startsWith('.prombackup-tmp-'))).toEqual([]);
+  });
+
+  it('a DIR that a Prometheus has run on (it has wal/): refused before anything is removed', async () => {
+    const dir = await fs.mkdtemp(path.join(root, 'ran-'));
+    const own = path.join(dir, '01HF0000000000000000000000');
+    await plant(own);
+    await fs.mkdir(path.join(dir, 'wal'));
+    await fs.writeFile(path.join(dir, 'wal', '00000000'), 'wal');
+    const run = await sync(dir);
+    expect(await fs.readFile(path.join(own, 'chunks', '000001'), 'utf8')).toBe('precious');
+    expect(run.code).not.toBe(0);
+    expect(oneLine(run.stderr)).toMatch(/wal/);
+    expect(await fs.readdir(dir)).not.toContain(ulids[0]);
+  });
+
+  it('two syncs started at the same instant: one runs, the other is refused, DIR ends complete', async () => {
+    const dir = path.join(root, 'racing');
+    const [a, b] = await Promise.all([sync(dir), sync(dir)]);
+    expect([a.code, b.code].sort()).toEqual([0, 1]);
+    expect(oneLine((a.code === 0 ? b : a).stderr)).toMatch(/another prombackup sync is running/);
+    expect((await fs.readdir(dir)).filter((n) => /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/.test(n)).sort()).toEqual(expect.arrayContaining(ulids));
+  });
+});
+
+describe('create --output s3:// with awkward keys', () => {
+  let s3: S3TestServer;
+  let fake: FakePrometheus;
+  let small: ServerProcess;
+  let snapshots: string;
+
+  beforeAll(async () => {
+    snapshots = await tempDir('pb-hostile-s3-');
+    await writeSmallSnapshot(snapshots, GOOD_NAME);
+    [s3, fake] = await Promise.all([startS3Server(), startFakePrometheus('good')]);
+    small = await startServer(['-prometheus_endpoint', fake.url, '-snapshot_dir', snapshots]);
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.all([small?.stop(), fake?.close(), s3?.stop()]);
+    await fs.rm(snapshots, { recursive: true, force: true });
+  });
+
+  const create = (output: string) =>
+    runCli(['create', '--server', small.url, '--output', output, '--keep-snapshot'], { env: { ...s3.env(), OCLIF_COLUMNS: '1000' } });
+
+  it('stores a key with spaces, unicode, ? and # exactly as written, with its .sha256 beside it', async () => {
+    const bucket = await s3.createBucket();
+    const key = 'my backups/prométhéus ✓/a?b#c.tar';
+    const run = await create(`s3://${bucket}/${key}`);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await s3.keys(bucket)).toEqual([key, `${key}.sha256`]);
+    expect((await s3.get(bucket, `${key}.sha256`)).toString()).toMatch(/^[0-9a-f]{64} {2}a\?b#c\.tar\n$/);
+  });
+
+  it.each([
+    ['a prefix that leaves no room for the file name', (bucket: string) => `s3://${bucket}/${'p'.repeat(1000)}/`],
+    ['a key that leaves no room for .sha256', (bucket: string) => `s3://${bucket}/${'k'.repeat(1020)}`],
+  ])('refuses %s before taking a snapshot: nothing written', async (_what, url) => {
+    const bucket = await s3.createBucket();
+    const before = fake.requests.length;
+    const run = await create(url(bucket));
+    expect(run.code).not.toBe(0);
+    expect(oneLine(run.stderr)).toMatch(/longer than S3's 1024 bytes/);
+    expect(fake.requests.length).toBe(before);
+    expect(await s3.keys(bucket)).toEqual([]);
+    expect(await s3.pendingUploads(bucket)).toEqual([]);
+  });
+});
