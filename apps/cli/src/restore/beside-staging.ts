@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -30,6 +30,8 @@ export class BesideStaging {
   private readonly blocks = new Map<string, Held>();
   /** Blocks renamed into TSDB_DIR, in order. */
   readonly placed: string[] = [];
+  /** Set by discard(): a write still under way starts no new block. */
+  private closed = false;
 
   private constructor(
     private readonly to: string,
@@ -65,6 +67,7 @@ export class BesideStaging {
   /** Writes one file of block `ulid` with the archive's modification time. */
   async write(ulid: string, file: string, body: Readable, mtimeMs: number): Promise<void> {
     let block = this.blocks.get(ulid);
+    if (this.closed) throw new Error('the restore was stopped');
     if (!block) {
       block = { dir: path.join(this.dir, ulid), unsynced: [], syncing: Promise.resolve(), wanted: true };
       this.blocks.set(ulid, block);
@@ -123,13 +126,30 @@ export class BesideStaging {
 
   /** Removes the staging folder and whatever is still in it; safe to call twice. */
   async discard(): Promise<void> {
+    this.closed = true;
     await Promise.allSettled([...this.blocks.values()].map((b) => b.syncing));
     await fs.rm(this.dir, { recursive: true, force: true });
   }
 
   /** discard() for a process about to exit. */
   discardNow(): void {
+    this.closed = true;
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Removes this process's staging folders for `to`, also one made while a stop was under way. */
+  static removeOwnNow(to: string): void {
+    const parent = path.dirname(to);
+    let names: string[] = [];
+    try {
+      names = readdirSync(parent);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const m = PATTERN.exec(name);
+      if (m && Number(m[1]) === process.pid && m[2] === path.basename(to)) rmSync(path.join(parent, name), { recursive: true, force: true });
+    }
   }
 
   /** Staging folders for `to` left by restores whose process no longer runs (a kill -9); returns their names. */

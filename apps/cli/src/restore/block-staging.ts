@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, constants as fsConstants, rmSync } from 'node:fs';
+import { createWriteStream, constants as fsConstants, readdirSync, rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -28,6 +28,8 @@ export class BlockStaging {
   private readonly finishing: Promise<void>[] = [];
   /** Blocks renamed into place, in order. */
   readonly placed: string[] = [];
+  /** Set by discard(): a write still under way (a source reading in parallel) starts no new block. */
+  private closed = false;
 
   constructor(
     private readonly root: string,
@@ -52,11 +54,17 @@ export class BlockStaging {
 
   private async begin(ulid: string, expected: number): Promise<Staged> {
     let block = this.staged.get(ulid);
+    if (this.closed) throw new Error('the restore was stopped');
     if (!block) {
       block = { temp: path.join(this.root, `${TEMP_PREFIX}${ulid}-${process.pid}-${randomBytes(4).toString('hex')}`), expected, written: [] };
       this.staged.set(ulid, block);
       // Not recursive: once root is gone (an interrupted verify --deep removed its scratch folder), nothing recreates it.
       await fs.mkdir(block.temp, { mode: 0o755 });
+      // discard() may have run while the folder was being made: it goes again, and the write fails.
+      if (this.closed) {
+        await fs.rm(block.temp, { recursive: true, force: true });
+        throw new Error('the restore was stopped');
+      }
       await fs.mkdir(path.join(block.temp, 'chunks'), { mode: 0o755 });
     }
     return block;
@@ -99,6 +107,7 @@ export class BlockStaging {
 
   /** Removes every temporary folder still here (after a failure or an interruption). */
   async discard(): Promise<void> {
+    this.closed = true;
     await Promise.allSettled(this.finishing);
     for (const block of this.staged.values()) await fs.rm(block.temp, { recursive: true, force: true });
     this.staged.clear();
@@ -106,8 +115,22 @@ export class BlockStaging {
 
   /** discard() for a process about to exit. */
   discardNow(): void {
+    this.closed = true;
     for (const block of this.staged.values()) rmSync(block.temp, { recursive: true, force: true });
     this.staged.clear();
+  }
+
+  /** Removes this process's temporary folders in `root`, also one whose making was under way when stopped. */
+  static removeOwnNow(root: string): void {
+    let names: string[] = [];
+    try {
+      names = readdirSync(root);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (Number(TEMP_PATTERN.exec(name)?.[1]) === process.pid) rmSync(path.join(root, name), { recursive: true, force: true });
+    }
   }
 
   /** Temporary folders of earlier restores into `root` whose process no longer runs (a kill -9); returns their names. */

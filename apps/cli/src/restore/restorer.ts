@@ -164,15 +164,23 @@ export class Restorer {
     this.abort.abort();
     await this.staging?.discard();
     await this.beside?.discard();
+    // Folders of ours that a stop caught while they were being made, before their owner knew them.
+    this.removeOwnNow();
     const lock = this.lock;
     this.lock = undefined;
     await lock?.release();
+  }
+
+  private removeOwnNow(): void {
+    BlockStaging.removeOwnNow(this.o.to);
+    BesideStaging.removeOwnNow(this.o.to);
   }
 
   /** stop() for a process about to exit. */
   stopNow(): void {
     this.staging?.discardNow();
     this.beside?.discardNow();
+    this.removeOwnNow();
     this.lock?.releaseNow();
   }
 }
