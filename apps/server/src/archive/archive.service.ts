@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { type ArchiveFormat, COMPRESSION_LEVELS } from '@prombackup/contract';
 import type { SnapshotFolder } from '../snapshots/snapshot-store';
 import { createTarCompressor } from './compressors';
+import { FileBoundaries } from './file-boundaries';
 import type { ReadSlots } from './read-slots';
 import { SnapshotArchiver } from './snapshot-archiver';
 
@@ -16,8 +17,9 @@ export class ArchiveService {
    * limits the archive to those block folders.
    */
   stages(folder: SnapshotFolder, format: ArchiveFormat, level: number | undefined, slots: ReadSlots, blocks?: readonly string[]): [Readable, ...Duplex[]] {
-    const tar = this.archiver.tar(folder, slots, blocks);
-    if (format === 'tar') return [tar];
-    return [tar, createTarCompressor(format, level ?? COMPRESSION_LEVELS[format].default, slots)];
+    if (format === 'tar') return [this.archiver.tar(folder, slots, blocks)];
+    const boundaries = new FileBoundaries();
+    const tar = this.archiver.tar(folder, slots, blocks, boundaries);
+    return [tar, createTarCompressor(format, level ?? COMPRESSION_LEVELS[format].default, slots, boundaries)];
   }
 }
