@@ -1,12 +1,10 @@
 #!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --optimize-for-size
 'use strict';
 // How the server is meant to run: npm's bin link, the container image and the tests all start
-// it through the line above. The server's JavaScript only steers: native code (the kernel,
-// OpenSSL, zlib, zstd) moves and hashes the bytes. So a 1 MB young generation (Node's default is
-// 16) and V8's leaner heap layouts (--optimize-for-size) cost no measurable speed and save
-// 10-25 MB, and two malloc arenas (not one per thread of the compression pool) keep native memory
-// compact. V8's lite mode saves ~10 MB more but, without a JIT, costs tar ~7% more CPU per byte.
-// See docs/performance.md. `node prombackup-server.js` also works, without them.
+// it through the line above. The server's JavaScript only steers while native code moves and
+// hashes the bytes, so a small young generation, leaner heap layouts and two malloc arenas save
+// memory at no measurable cost in speed (docs/performance.md). `node prombackup-server.js` also
+// works, without them.
 
 // gzip members compress on libuv's thread pool, up to 8 at a time; leave file reads room beside
 // them. Must be set before the pool starts, so here rather than in the application.

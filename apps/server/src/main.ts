@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { createApp, listen } from './bootstrap';
-import { SettingsError, helpText, parseCommandLine } from './config/settings';
+import { SettingsError, parseCommandLine } from './config/settings';
+import { helpText } from './config/settings-help';
 import { VERSION } from './config/version';
 import { handleShutdownSignals } from './lifecycle/shutdown-signals';
 

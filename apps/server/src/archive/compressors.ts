@@ -1,54 +1,43 @@
 import { type Duplex, Transform, type TransformCallback } from 'node:stream';
 import type { ArchiveFormat } from '@prombackup/contract';
 import { ParallelGzip } from './parallel-gzip';
+import { FileBoundaries, RESET_BEFORE_FILES_OVER } from './file-boundaries';
 import { ReadSlots, SLOT_BYTES } from './read-slots';
-import { TarBoundarySplitter } from './tar-boundary-splitter';
 import { OffThreadZstd } from './offthread-zstd';
 import { zstdParameters } from './zstd-settings';
 
-/** Files larger than this start on a fresh compressor state. */
-export const RESET_BEFORE_FILES_OVER = 1024 * 1024;
-
-// A tar header is one block; the splitter hands out a large file's piece with its whole header.
-const TAR_BLOCK = 512;
+export { RESET_BEFORE_FILES_OVER };
 
 /**
- * A compressor for a tar stream that starts afresh around every large file, so identical files
- * give identical compressed runs (rsync and deduplicating stores can reuse them): before the
- * file's header, and again after it, since the header names the snapshot and so differs.
+ * A compressor for a tar stream that compresses every large file's data on its own (see
+ * FileBoundaries), so identical files give identical compressed runs that rsync and
+ * deduplicating stores can reuse, whatever names and headers surround them.
  */
-export function createTarCompressor(format: Exclude<ArchiveFormat, 'tar'>, level: number, slots = new ReadSlots()): Duplex {
-  return format === 'tgz' ? new TarGzip(level, slots) : new TarZstd(level, slots);
+export function createTarCompressor(
+  format: Exclude<ArchiveFormat, 'tar'>,
+  level: number,
+  slots = new ReadSlots(),
+  boundaries = new FileBoundaries(),
+): Duplex {
+  return format === 'tgz' ? new TarGzip(level, slots, boundaries) : new TarZstd(level, slots, boundaries);
 }
 
-/** Parallel gzip members, with a member boundary before and after each large file's header. */
+/** Parallel gzip members, a large file's data starting and ending members of its own. */
 class TarGzip extends ParallelGzip {
-  private readonly splitter = new TarBoundarySplitter(RESET_BEFORE_FILES_OVER);
-
   constructor(
     level: number,
     private readonly slots: ReadSlots,
+    private readonly boundaries: FileBoundaries,
   ) {
     super(level);
   }
 
   protected override feed(chunk: Buffer): void {
-    for (const piece of this.splitter.split(chunk)) {
-      if (!piece.startsLargeFile) {
-        this.add(piece.data);
-        continue;
-      }
-      this.cut();
-      this.add(piece.data.subarray(0, TAR_BLOCK));
-      this.cut();
-      this.add(piece.data.subarray(TAR_BLOCK));
-    }
-    // add() copied the bytes into a member buffer (the splitter copies only a split header).
+    if (this.boundaries.startsFile(chunk)) this.cut();
+    this.add(chunk);
+    if (this.boundaries.endsFile(chunk)) this.cut();
+    // add() copied the bytes into a member buffer.
     this.slots.release(chunk);
-  }
-
-  protected override rest(): Buffer {
-    return this.splitter.rest();
   }
 
   /**
@@ -70,12 +59,11 @@ const NO_BYTES = Buffer.alloc(0);
 /**
  * zstd through the binding's streaming call, run on a thread of its own (OffThreadZstd), writing
  * compressed bytes straight into the download's slots: nothing is allocated per chunk, and the
- * hashing worker reads the output where it lies. A new frame starts around every large file;
+ * hashing worker reads the output where it lies. A large file's data is a frame of its own;
  * concatenated frames are one valid zstd stream.
  */
 class TarZstd extends Transform {
   private readonly zstd: OffThreadZstd;
-  private readonly splitter = new TarBoundarySplitter(RESET_BEFORE_FILES_OVER);
   private out: Buffer;
   private outBytes = 0;
   // Whether bytes went in since the last frame ended: ending an empty frame would add one.
@@ -85,6 +73,7 @@ class TarZstd extends Transform {
   constructor(
     level: number,
     private readonly slots: ReadSlots,
+    private readonly boundaries: FileBoundaries,
   ) {
     super({ highWaterMark: 1024 * 1024 });
     this.zstd = new OffThreadZstd(zstdParameters(level));
@@ -107,22 +96,14 @@ class TarZstd extends Transform {
   }
 
   private async compressChunk(chunk: Buffer): Promise<void> {
-    for (const piece of this.splitter.split(chunk)) {
-      if (!piece.startsLargeFile) {
-        await this.compress(piece.data, false);
-        continue;
-      }
-      await this.endFrame();
-      await this.compress(piece.data.subarray(0, TAR_BLOCK), false);
-      await this.endFrame();
-      await this.compress(piece.data.subarray(TAR_BLOCK), false);
-    }
+    if (this.boundaries.startsFile(chunk)) await this.endFrame();
+    await this.compress(chunk, false);
+    if (this.boundaries.endsFile(chunk)) await this.endFrame();
     // zstd copied what it consumed into its own job buffers.
     this.slots.release(chunk);
   }
 
   private async finish(): Promise<void> {
-    await this.compress(this.splitter.rest(), false);
     // Empty input still gets one (empty) frame: zero bytes are no zstd stream.
     if (this.frameHasData || !this.sentAny) await this.compress(NO_BYTES, true);
     this.sendOutput();

@@ -5,7 +5,8 @@ import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { GZIP_BLOCK_BYTES, GzipLane, ParallelGzip } from './parallel-gzip';
+import { GZIP_BLOCK_BYTES, GzipLane } from './gzip-lane';
+import { ParallelGzip } from './parallel-gzip';
 
 /** Compressible bytes that differ block to block, so a member out of order would show. */
 function data(length: number): Buffer {

@@ -4,7 +4,7 @@ import { Injectable } from '@nestjs/common';
 export const SLOT_BYTES = 1024 * 1024;
 
 /** Slots per download: enough for every stage of the pipeline to hold a chunk or two. */
-export const DEFAULT_SLOTS = 12;
+export const DEFAULT_SLOTS = 14;
 
 /**
  * Memory of finished downloads, for the next ones: shared memory is returned only once every

@@ -5,35 +5,16 @@ import { Injectable } from '@nestjs/common';
 import { TarArchive } from 'archiver';
 import { type SnapshotFolder, SnapshotReadError, SnapshotStore, UnsupportedEntryError } from '../snapshots/snapshot-store';
 import { describeCode } from '../snapshots/snapshot-errors';
+import type { FileBoundaries } from './file-boundaries';
 import { ReadSlots, SLOT_BYTES } from './read-slots';
 import { entryName, entryTimes } from './tar-entry';
 
-type ModuleAppend = (source: unknown, data: unknown, callback: () => void) => void;
-const moduleAppend = (TarArchive.prototype as unknown as { _moduleAppend: ModuleAppend })._moduleAppend;
-
-type EntrySink = NodeJS.EventEmitter;
-type TarModule = { engine: { entry: (...args: unknown[]) => EntrySink } };
-
-/**
- * Two ways archiver can crash the process when its stream is destroyed mid-archive (a client
- * that went away), both outside any callback we could catch:
- * - it hands an already queued entry to tar-stream, which throws once destroyed;
- * - the tar-stream sink of the file being streamed is destroyed with an error that the pipe
- *   feeding it re-emits with no listener.
- * The entry's error still reaches archiver through the entry callback and fails the stream.
- */
-class GuardedTarArchive extends TarArchive {
-  constructor(options: ConstructorParameters<typeof TarArchive>[0]) {
-    super(options);
-    const engine = (this as unknown as { _module: TarModule })._module.engine;
-    const entry = engine.entry.bind(engine);
-    engine.entry = (...args: unknown[]) => entry(...args).on('error', () => undefined);
-  }
-
-  _moduleAppend(source: unknown, data: unknown, callback: () => void): void {
-    if (this.destroyed) callback();
-    else moduleAppend.call(this, source, data, callback);
-  }
+interface Feeding {
+  archive: TarArchive;
+  output: Readable;
+  slots: ReadSlots;
+  boundaries?: FileBoundaries;
+  blocks?: ReadonlySet<string>;
 }
 
 /**
@@ -46,22 +27,35 @@ export class SnapshotArchiver {
 
   /**
    * The folder as a tar stream. File bytes are read into `slots` and pass through archiver
-   * unchanged, so whoever consumes the stream must release() each chunk once done with it.
-   * With `blocks`, the archive holds only those top-level folders (checked to be blocks by the
-   * caller), and fails unless each is still there, a folder, when it is read.
+   * unchanged, so whoever consumes the stream must release() each chunk once done with it;
+   * `boundaries` learns which chunks begin and end a large file. With `blocks`, the archive holds
+   * only those top-level folders (checked to be blocks by the caller), and fails unless each is
+   * still there, a folder, when it is read.
+   *
+   * archiver itself is never destroyed mid-archive: destroying it mid-file throws from inside
+   * tar-stream, out of reach of any handler. When this stream fails instead (a client gone, a
+   * read error), archiver is left where it stands, only the file being read is closed, and the
+   * garbage collector takes the rest.
    */
-  tar(folder: SnapshotFolder, slots = new ReadSlots(), blocks?: readonly string[]): Readable {
-    const archive = new GuardedTarArchive({ highWaterMark: SLOT_BYTES });
-    this.feed(archive, folder, slots, blocks && new Set(blocks)).catch((err: Error) => archive.destroy(err));
-    return archive;
+  tar(folder: SnapshotFolder, slots = new ReadSlots(), blocks?: readonly string[], boundaries?: FileBoundaries): Readable {
+    const archive = new TarArchive({ highWaterMark: SLOT_BYTES });
+    const output = new Readable({ highWaterMark: SLOT_BYTES, read: () => archive.resume() });
+    archive.on('data', (chunk: Buffer) => {
+      if (output.destroyed || !output.push(chunk)) archive.pause();
+    });
+    archive.once('end', () => output.push(null));
+    archive.on('error', (err: Error) => output.destroy(err));
+    const feeding = { archive, output, slots, boundaries, blocks: blocks && new Set(blocks) };
+    this.feed(folder, feeding).catch((err: Error) => output.destroy(err));
+    return output;
   }
 
-  private async feed(archive: TarArchive, folder: SnapshotFolder, slots: ReadSlots, blocks?: ReadonlySet<string>): Promise<void> {
+  private async feed(folder: SnapshotFolder, { archive, output, slots, boundaries, blocks }: Feeding): Promise<void> {
     const tree = await this.store.openTree(folder, blocks);
     const blocksSent = new Set<string>();
     try {
       for await (const { entry, open } of tree.entries()) {
-        if (archive.destroyed) return;
+        if (output.destroyed) return;
         if (entry.kind === 'other') {
           throw new UnsupportedEntryError(`${entry.relativePath} is ${describe(entry.stats)}: unsupported, ${why(entry.stats)}`);
         }
@@ -72,16 +66,16 @@ export class SnapshotArchiver {
         }
         const name = entryName(entry.relativePath);
         if (!open) {
-          await appendEntry(archive, Buffer.alloc(0), { name: `${name}/`, type: 'directory', mode: 0o755, ...entryTimes(entry.stats) });
+          await appendEntry(archive, output, Buffer.alloc(0), { name: `${name}/`, type: 'directory', mode: 0o755, ...entryTimes(entry.stats) });
           continue;
         }
         const { handle, stats } = await open();
         const size = Number(stats.size);
-        const source = new SnapshotFileReader(handle, entry.relativePath, size, slots);
+        const source = new SnapshotFileReader(handle, entry.relativePath, size, slots, boundaries);
         // archiver pipes the source through a PassThrough that does not see the source's errors.
-        source.on('error', (err) => archive.destroy(err instanceof SnapshotReadError ? err : readError(entry.relativePath, err)));
+        source.on('error', (err) => output.destroy(err instanceof SnapshotReadError ? err : readError(entry.relativePath, err)));
         try {
-          await appendEntry(archive, source, { name, mode: 0o644, ...entryTimes(stats), stats: { size } as Stats });
+          await appendEntry(archive, output, source, { name, mode: 0o644, ...entryTimes(stats), stats: { size } as Stats });
         } finally {
           source.destroy();
         }
@@ -93,9 +87,8 @@ export class SnapshotArchiver {
     } finally {
       await tree.close();
     }
-    // finalize()'s promise rejects when the stream fails after this (a client gone at the last
-    // moment); that error already fails the download's pipeline, and left unhandled it would end
-    // the process.
+    // finalize()'s promise rejects when archiver fails after this; that error already fails the
+    // stream, and left unhandled it would end the process.
     archive.finalize().catch(() => undefined);
   }
 }
@@ -113,6 +106,7 @@ class SnapshotFileReader extends Readable {
     private readonly relativePath: string,
     private readonly size: number,
     private readonly slots: ReadSlots,
+    private readonly boundaries?: FileBoundaries,
   ) {
     // One chunk read ahead: the stages after it hold the rest.
     super({ highWaterMark: SLOT_BYTES });
@@ -129,13 +123,15 @@ class SnapshotFileReader extends Readable {
           else this.push(null);
           return;
         }
+        const chunk = buffer.subarray(0, bytesRead);
+        this.boundaries?.mark(chunk, this.position, this.size);
         this.position += bytesRead;
         if (this.position > this.size) {
           this.slots.release(buffer);
           this.destroy(this.changed('grew', `it had ${this.size} bytes when opened`));
           return;
         }
-        this.push(buffer.subarray(0, bytesRead));
+        this.push(chunk);
       },
       (err: Error) => {
         this.slots.release(buffer);
@@ -159,15 +155,16 @@ class SnapshotFileReader extends Readable {
 }
 
 /**
- * Appends one entry and waits until archiver has written it. A stream destroyed already (the
- * client went away while the file was being opened) has said 'close' and will say nothing
- * more: it fails at once, or the wait, and the open file with it, would last forever.
+ * Appends one entry and waits until archiver has written it. Once `output` has closed (the
+ * client went away while the file was being opened, say), nothing more comes: it fails at once,
+ * or the wait, and the open file with it, would last forever.
  */
-function appendEntry(archive: TarArchive, source: Buffer | Readable, data: Parameters<TarArchive['append']>[1]): Promise<void> {
+function appendEntry(archive: TarArchive, output: Readable, source: Buffer | Readable, data: Parameters<TarArchive['append']>[1]): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (archive.destroyed) return reject(new Error('archive stream closed'));
+    if (output.destroyed) return reject(new Error('archive stream closed'));
     const done = (err?: Error) => {
-      archive.off('entry', onEntry).off('error', onError).off('close', onClose);
+      archive.off('entry', onEntry).off('error', onError);
+      output.off('close', onClose);
       if (err) reject(err);
       else resolve();
     };
@@ -175,7 +172,8 @@ function appendEntry(archive: TarArchive, source: Buffer | Readable, data: Param
     const onError = (err: Error) => done(err);
     const onClose = () => done(new Error('archive stream closed'));
     // Listening first: archiver reports some refusals from inside append().
-    archive.on('entry', onEntry).on('error', onError).on('close', onClose);
+    archive.on('entry', onEntry).on('error', onError);
+    output.on('close', onClose);
     archive.append(source, data);
   });
 }

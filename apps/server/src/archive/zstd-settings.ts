@@ -16,9 +16,9 @@ export const ZSTD_OVERLAP_LOG = 3;
 export const ZSTD_SHORT_OVERLAP_MAX_LEVEL = 4;
 
 /**
- * From this level on zstd's defaults would take up to 200 MB per download (match tables of
- * 2^22-2^24 entries for each of its threads), so the server caps the window and the tables and
- * runs two threads: every level then fits the same memory budget (docs/performance.md).
+ * From this level on zstd's defaults size their match tables for each of its threads far past
+ * the server's memory budget, so the server caps the window and the tables and runs two threads:
+ * every level then fits the same budget (docs/performance.md).
  */
 export const ZSTD_CAPPED_FROM_LEVEL = 9;
 /** The caps: a 2 MiB window and match tables of 2^20 entries (4 MiB each) per zstd thread. */

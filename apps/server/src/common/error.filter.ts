@@ -31,6 +31,8 @@ export class ErrorFilter implements ExceptionFilter {
       res.destroy();
       return;
     }
+    // Every 429 says when to come back.
+    if (status === HttpStatus.TOO_MANY_REQUESTS) res.setHeader('Retry-After', '10');
     res.status(status).json({ statusCode: status, error: reason(status), message });
   }
 

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { helpText, parseCommandLine, SETTINGS, type Settings, SettingsError } from './settings';
+import { parseCommandLine, SETTINGS, type Settings, SettingsError } from './settings';
+import { helpText } from './settings-help';
 
 const DIR = ['-snapshot_dir', '/prometheus/snapshots'];
 

@@ -34,7 +34,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ['text', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
-type Kind = 'address' | 'url' | 'path' | 'file' | 'boolean' | 'duration' | 'positive-int' | 'log-level' | 'log-format';
+export type Kind = 'address' | 'url' | 'path' | 'file' | 'boolean' | 'duration' | 'positive-int' | 'log-level' | 'log-format';
 
 export interface SettingDefinition {
   /** Flag name without dashes, Go style. */
@@ -222,38 +222,4 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
   const parsed = parseCommandLine(argv, env);
   if (parsed.kind !== 'run') throw new SettingsError(`expected settings, got -${parsed.kind}`);
   return parsed.settings;
-}
-
-/** The text -help prints: every setting with its variable and default. */
-export function helpText(version: string): string {
-  const lines = [
-    `prombackup-server ${version}: streams Prometheus TSDB snapshots as tar, tar.gz or tar.zst archives.`,
-    '',
-    'Usage: prombackup-server -snapshot_dir DIR [flags]',
-    '',
-    'Every flag can also be set by its environment variable; the flag wins.',
-    '',
-  ];
-  for (const def of SETTINGS) {
-    lines.push(`  -${def.flag} ${kindHint(def.kind)}`);
-    lines.push(`        ${def.description}`);
-    lines.push(`        env ${def.env}, ${def.default === undefined ? 'required' : `default ${JSON.stringify(def.default)}`}`);
-  }
-  lines.push('  -help', '        Print this help and exit.', '  -version', '        Print the version and exit.');
-  return lines.join('\n') + '\n';
-}
-
-function kindHint(kind: Kind): string {
-  const hints: Record<Kind, string> = {
-    address: 'HOST:PORT',
-    url: 'URL',
-    path: 'DIR',
-    file: 'FILE',
-    boolean: '',
-    duration: 'DURATION',
-    'positive-int': 'N',
-    'log-level': LOG_LEVELS.join('|'),
-    'log-format': LOG_FORMATS.join('|'),
-  };
-  return hints[kind];
 }

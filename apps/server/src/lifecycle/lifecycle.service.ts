@@ -24,7 +24,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 @Injectable()
 export class LifecycleService {
   private readonly logger = new Logger('shutdown');
-  private readonly downloads = new Set<ActiveWork>();
+  // Each piece of running work, with the promise that its untrack function resolves.
+  private readonly running = new Map<ActiveWork, Promise<void>>();
   private drainingSince: number | undefined;
   private lastDownloadEnded: number | undefined;
 
@@ -36,10 +37,12 @@ export class LifecycleService {
    * Registers a running download, or a snapshot request waiting for Prometheus; the returned
    * function unregisters it once its outcome is recorded.
    */
-  track(download: ActiveWork): () => void {
-    this.downloads.add(download);
+  track(work: ActiveWork): () => void {
+    let ended!: () => void;
+    this.running.set(work, new Promise<void>((resolve) => (ended = resolve)));
     return () => {
-      if (this.downloads.delete(download) && download.statusFollows) this.lastDownloadEnded = Date.now();
+      if (this.running.delete(work) && work.statusFollows) this.lastDownloadEnded = Date.now();
+      ended();
     };
   }
 
@@ -50,21 +53,28 @@ export class LifecycleService {
    */
   async drain(graceMs: number): Promise<void> {
     this.drainingSince ??= Date.now();
-    if (this.downloads.size > 0) {
-      this.logger.log(`waiting up to ${formatDuration(graceMs)} for ${this.downloads.size} running request(s) (downloads, snapshots) to finish`);
+    if (this.running.size > 0) {
+      this.logger.log(`waiting up to ${formatDuration(graceMs)} for ${this.running.size} running request(s) (downloads, snapshots) to finish`);
     }
     const deadline = this.drainingSince + graceMs;
-    while (this.downloads.size > 0 && Date.now() < deadline) {
-      await sleep(Math.min(100, Math.max(1, deadline - Date.now())));
-    }
-    for (const download of this.downloads) download.abort('the server shut down before the archive was complete');
+    await this.allEnded(deadline - Date.now());
+    for (const work of this.running.keys()) work.abort('the server shut down before the archive was complete');
     // Give the aborted downloads a moment to record their outcome.
-    for (let i = 0; i < 50 && this.downloads.size > 0; i++) await sleep(20);
+    await this.allEnded(1_000);
 
     const lingerUntil = Math.min(deadline, (this.lastDownloadEnded ?? -Infinity) + STATUS_LINGER_MS);
     if (lingerUntil > Date.now()) {
       this.logger.log(`downloads done; still answering download_status for ${Math.ceil((lingerUntil - Date.now()) / 1000)}s`);
       await sleep(lingerUntil - Date.now());
     }
+  }
+
+  /** Resolves once every work running now has ended, or after `ms`. */
+  private async allEnded(ms: number): Promise<void> {
+    if (this.running.size === 0 || ms <= 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+    await Promise.race([Promise.all(this.running.values()), timeout]);
+    clearTimeout(timer);
   }
 }

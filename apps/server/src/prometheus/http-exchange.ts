@@ -25,7 +25,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
  * One small HTTP request, answer read whole, redirects followed. node:http rather than fetch:
- * fetch's first use loads undici, which added 13 MB to the server's memory for two tiny calls.
+ * fetch's first use loads undici, megabytes of memory for two tiny calls (docs/performance.md).
  */
 export async function exchange(url: string, method: string, signal: AbortSignal): Promise<Exchange> {
   for (let hops = 0; ; hops++) {

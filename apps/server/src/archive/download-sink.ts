@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
-import type { ReadSlots } from '../archive/read-slots';
+import type { ReadSlots } from './read-slots';
 import type { HashingPool, OffThreadSha256 } from './offthread-sha256';
 
 /** Chunks that may wait for the hashing worker before the sink stops taking more. */

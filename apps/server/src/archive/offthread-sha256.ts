@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Worker } from 'node:worker_threads';
-import { SLOT_BYTES } from '../archive/read-slots';
+import { SLOT_BYTES } from './read-slots';
 import { type FromSha256Worker, type ToSha256Worker, sha256Worker } from './sha256.worker';
 
 const SLOTS = 4;
