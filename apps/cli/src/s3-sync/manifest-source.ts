@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type Readable, Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { BlockStaging } from '../restore/block-staging';
 import type { RestoreSource, SourceListing } from '../restore/restore-source';
@@ -9,10 +10,10 @@ import { BLOCKS_DIR, type StoredFile, type SyncManifest } from './bucket-layout'
 import type { SyncBucket } from './sync-bucket';
 
 /**
- * The blocks one sync manifest names, read from their objects. Listing checks that every object is
- * there with its size and reads each meta.json (checked against its SHA-256); copying streams each
- * file into the restore's staging and fails it, before the block is put in place, if its bytes do
- * not hash to the manifest's SHA-256.
+ * The blocks one sync manifest names, read from their objects. Listing reads every object and checks
+ * its size and SHA-256 (and parses each meta.json), so nothing is written before all passed; copying
+ * reads them again into the restore's staging and fails a block, before it is put in place, if a
+ * file's bytes no longer hash to the manifest's SHA-256.
  */
 export class ManifestSource implements RestoreSource {
   readonly archive = false;
@@ -39,8 +40,14 @@ export class ManifestSource implements RestoreSource {
       }
       const metaFile = block.files.find((f) => f.path === 'meta.json')!;
       if (metaFile.size > MAX_META_BYTES) throw new ArchiveError(`${this.url(metaFile)} is larger than any meta.json`);
-      const metaJson = Buffer.concat(await (await this.open(metaFile, signal)).toArray());
-      if (sha256(metaJson) !== metaFile.sha256) throw new ArchiveError(`${this.url(metaFile)}: SHA-256 mismatch with ${this.path}`);
+      let metaJson = Buffer.alloc(0);
+      for (const file of block.files) {
+        const chunks: Buffer[] = [];
+        await pipeline(await this.open(file, signal), checking(file, this.url(file)), async (source: AsyncIterable<Buffer>) => {
+          for await (const chunk of source) if (file === metaFile) chunks.push(chunk);
+        });
+        if (file === metaFile) metaJson = Buffer.concat(chunks);
+      }
       let meta;
       try {
         meta = parseBlockMeta(metaJson, block.ulid);
@@ -58,11 +65,26 @@ export class ManifestSource implements RestoreSource {
     for (const block of this.manifest.blocks.filter((b) => chosen.has(b.ulid))) {
       for (const file of block.files) {
         const body = await this.open(file, signal);
-        const checked = body.pipe(checking(file, this.url(file)));
-        body.once('error', (err) => checked.destroy(err));
-        await staging.write(block.ulid, block.files.length, file.path, checked, file.mtime_ms);
+        await staging.write(block.ulid, block.files.length, file.path, this.checked(body, file), file.mtime_ms);
       }
     }
+  }
+
+  /**
+   * The object's bytes, checked as the write pulls them. Nothing flows before that: a small object
+   * piped at once failed its check while staging still made the block's folder, with no listener, and
+   * the uncaught error ended the process before the folder could be removed.
+   */
+  private checked(body: Readable, file: StoredFile): Readable {
+    const url = this.url(file);
+    return Readable.from(
+      (async function* () {
+        const check = checking(file, url);
+        body.once('error', (err) => check.destroy(err));
+        yield* body.pipe(check);
+      })(),
+      { objectMode: false },
+    );
   }
 
   private url(file: StoredFile): string {
@@ -78,8 +100,6 @@ export class ManifestSource implements RestoreSource {
     }
   }
 }
-
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** Passes a file's bytes on and fails at the end unless they are as many as, and hash to, what the manifest says. */
 export function checking(file: StoredFile, url: string): Transform {
