@@ -24,7 +24,11 @@ export function detectCompression(head: Buffer): Compression {
 }
 
 /** Node's own zstd (22.15 and later), which decompresses on the thread pool rather than on the main thread. */
-const createZstdDecompress = (zlib as unknown as { createZstdDecompress?: (o: { chunkSize: number }) => Transform }).createZstdDecompress;
+// Not on Node 22: its zstd stops after the first frame and ends a cut stream without an error.
+const createZstdDecompress =
+  Number(process.versions.node.split('.')[0]) >= 24
+    ? (zlib as unknown as { createZstdDecompress?: (o: { chunkSize: number }) => Transform }).createZstdDecompress
+    : undefined;
 
 /** A stream that undoes `compression`, or undefined for a plain tar. */
 export function decompressorFor(compression: Compression): Transform | undefined {

@@ -81,9 +81,12 @@ describe('readBlockArchive against hostile archives', () => {
   it('refuses bytes after the end of a tar.zst (Node drops them silently), as it does for tar.gz', async () => {
     const tar = await tarOf(block(A));
     expect(await refusal(Buffer.concat([zlib.gzipSync(tar), Buffer.from('appended garbage')]), 'gzip')).toMatch(/damaged/);
-    expect(await refusal(Buffer.concat([zstdCompress(tar), Buffer.from('appended garbage')]), 'zstd')).toMatch(/after the end of the compressed data/);
+    // Node 24+ decompresses with its own zstd, which stops quietly (our check names the bytes);
+    // Node 22 with zstd-napi, which fails on them as a frame it cannot read.
+    const trailing = /after the end of the compressed data|Unknown frame descriptor/;
+    expect(await refusal(Buffer.concat([zstdCompress(tar), Buffer.from('appended garbage')]), 'zstd')).toMatch(trailing);
     // A whole second archive appended is not the archive that was saved either.
-    expect(await refusal(Buffer.concat([zstdCompress(tar), Buffer.from('junk'), zstdCompress(tar)]), 'zstd')).toMatch(/after the end of the compressed data/);
+    expect(await refusal(Buffer.concat([zstdCompress(tar), Buffer.from('junk'), zstdCompress(tar)]), 'zstd')).toMatch(trailing);
   });
 
   it('accepts a tar.zst made of several frames, and a tar.gz of several members', async () => {

@@ -136,7 +136,7 @@ describe('readBlockArchive', () => {
       await expect(read(data, compression)).rejects.toThrow(/cut/);
     }
     const whole = compressed(tar, compression);
-    if (compression !== 'none') await expect(read(whole.subarray(0, whole.length - 20), compression)).rejects.toThrow(/damaged or cut/);
+    if (compression !== 'none') await expect(read(whole.subarray(0, whole.length - 20), compression)).rejects.toThrow(/damaged or cut|cut: tar's end marker is missing/);
   });
 
   it('refuses an archive cut right after a PAX header, before the entry it describes', async () => {
