@@ -55,6 +55,36 @@ async function sha256Of(body: Readable): Promise<string> {
 const identity = (s: { dev: number; ino: number; size: number; mtimeMs: number }) => `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
 
 /** An archive made by create, in any format, recognised by content. */
+/**
+ * One read of an archive through `read`: its SHA-256 when asked, each file of `hashBlocks` hashed
+ * (to compare with blocks already there), every other file handed to `write` when given.
+ */
+export async function listWithHashes(
+  compression: Compression,
+  hashBlocks: Set<string>,
+  sha256: boolean,
+  read: (options: ReadOptions) => Promise<ArchiveListing>,
+  seen: (file: FileVisit) => void,
+  write?: (file: FileVisit, body: Readable) => Promise<void>,
+): Promise<Listed> {
+  const whole = sha256 ? createHash('sha256') : undefined;
+  const hashes = new Map<string, Map<string, string>>();
+  const listing = await read({
+    compression,
+    onArchiveBytes: whole && ((chunk) => whole.update(chunk)),
+    onFile: async (file, body) => {
+      seen(file);
+      if (!hashBlocks.has(file.ulid)) return write?.(file, body);
+      if (!hashes.has(file.ulid)) hashes.set(file.ulid, new Map());
+      hashes.get(file.ulid)!.set(file.path, await sha256Of(body));
+    },
+  });
+  return {
+    listing: { blocks: listing.blocks, skipped: listing.skipped, sha256: whole?.digest('hex'), bytes: listing.archiveBytes, compression },
+    hashes,
+  };
+}
+
 export class ArchiveSource implements RestoreSource {
   private seen?: string;
   /** Every block file of the first pass, in archive order, for the second to match. */
@@ -97,22 +127,7 @@ export class ArchiveSource implements RestoreSource {
     this.seen = identity(await fs.stat(this.path));
     this.sequence = [];
     const compression = await sniffFile(this.path);
-    const whole = sha256 ? createHash('sha256') : undefined;
-    const hashes = new Map<string, Map<string, string>>();
-    const listing = await this.read(signal, {
-      compression,
-      onArchiveBytes: whole && ((chunk) => whole.update(chunk)),
-      onFile: async (file, body) => {
-        this.sequence.push(`${file.ulid}/${file.path}:${file.size}`);
-        if (!hashBlocks.has(file.ulid)) return write?.(file, body);
-        if (!hashes.has(file.ulid)) hashes.set(file.ulid, new Map());
-        hashes.get(file.ulid)!.set(file.path, await sha256Of(body));
-      },
-    });
-    return {
-      listing: { blocks: listing.blocks, skipped: listing.skipped, sha256: whole?.digest('hex'), bytes: listing.archiveBytes, compression },
-      hashes,
-    };
+    return listWithHashes(compression, hashBlocks, sha256, (options) => this.read(signal, options), (file) => this.sequence.push(`${file.ulid}/${file.path}:${file.size}`), write);
   }
 
   async copy(listing: SourceListing, chosen: Set<string>, staging: BlockStaging, signal: AbortSignal): Promise<void> {

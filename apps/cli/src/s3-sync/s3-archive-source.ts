@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { BlockStaging } from '../restore/block-staging';
-import type { RestoreSource, SourceListing } from '../restore/restore-source';
+import { type RestoreSource, type SourceListing, listWithHashes } from '../restore/restore-source';
 import { describeS3Failure, readChecksumObject, s3Status, s3Url } from '../s3';
 import { type ArchiveListing, ArchiveError, type ReadOptions, SNIFF_BYTES, detectCompression, readBlockArchive } from '../tsdb';
 
@@ -64,22 +63,7 @@ export class S3ArchiveSource implements RestoreSource {
     } catch (err) {
       throw new ArchiveError(`${this.path}: ${(err as Error).message}`);
     }
-    const whole = sha256 ? createHash('sha256') : undefined;
-    const hashes = new Map<string, Map<string, string>>();
-    const listing = await this.read(signal, {
-      compression,
-      onArchiveBytes: whole && ((chunk) => whole.update(chunk)),
-      onFile: async (file, body) => {
-        this.sequence.push(`${file.ulid}/${file.path}:${file.size}`);
-        if (!hashBlocks.has(file.ulid)) return;
-        const hash = createHash('sha256');
-        for await (const chunk of body) hash.update(chunk as Buffer);
-        if (!hashes.has(file.ulid)) hashes.set(file.ulid, new Map());
-        hashes.get(file.ulid)!.set(file.path, hash.digest('hex'));
-      },
-    });
-    const result: SourceListing = { blocks: listing.blocks, skipped: listing.skipped, sha256: whole?.digest('hex'), bytes: listing.archiveBytes, compression };
-    return { listing: result, hashes };
+    return listWithHashes(compression, hashBlocks, sha256, (options) => this.read(signal, options), (file) => this.sequence.push(`${file.ulid}/${file.path}:${file.size}`));
   }
 
   async copy(listing: SourceListing, chosen: Set<string>, staging: BlockStaging, signal: AbortSignal): Promise<void> {
