@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { type ArchiveFormat, parseArchiveFileName, snapshotTime } from '@prombackup/contract';
 import { checksumFileFor } from './checksum-file';
+import type { KeepReason, RetentionPolicy } from './retention-policy';
 
 /** A regular file as it was when the folder was read, so that removal can tell it was swapped. */
 export interface ListedFile {
@@ -137,4 +138,33 @@ function kindOf(stats: Stats): string {
   if (stats.isSocket()) return 'a socket';
   if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
   return 'not a regular file';
+}
+
+/** One archive in forget's report. */
+export interface ForgetArchive {
+  name: string;
+  snapshot_name: string;
+  format: string;
+  /** The time in the snapshot name, in UTC. */
+  time: string;
+  size: number;
+  checksum_file: string | null;
+  action: 'keep' | 'remove';
+  reasons: KeepReason[];
+  /** What happened: kept, removed, would-remove (dry run), vanished (gone before us), changed (swapped for something else: left alone). */
+  outcome: 'kept' | 'would-remove' | RemovalOutcome;
+  checksum_outcome: 'kept' | 'would-remove' | RemovalOutcome | null;
+  /** Why an archive is kept outside the policy (one dated in the future). */
+  note?: string;
+}
+
+export interface ForgetResult {
+  dir: string;
+  dry_run: boolean;
+  policy: RetentionPolicy;
+  archives: ForgetArchive[];
+  orphan_checksums: { name: string; outcome: 'would-remove' | 'kept' | RemovalOutcome }[];
+  ignored: IgnoredEntry[];
+  kept: number;
+  removed: number;
 }

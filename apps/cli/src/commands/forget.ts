@@ -1,39 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
-import { type FolderArchive, type IgnoredEntry, type RemovalOutcome, entryExists, readArchiveFolder, removeListedFile } from '../archive-folder';
+import { type FolderArchive, type ForgetArchive, type ForgetResult, type RemovalOutcome, entryExists, readArchiveFolder, removeListedFile } from '../archive-folder';
 import { S3_FLAGS, checkBucket, createS3Client, isS3Url, parseS3Url, s3FlagsGiven, s3Settings } from '../s3';
 import { type BucketForgetResult, forgetInBucket } from '../s3-sync/bucket-forget';
 import { SyncBucket } from '../s3-sync/sync-bucket';
 import { type KeepReason, RETENTION_RULES, type RetentionPolicy, applyRetention, describePolicy, describeReasons } from '../retention-policy';
-
-export interface ForgetArchive {
-  name: string;
-  snapshot_name: string;
-  format: string;
-  /** The time in the snapshot name, in UTC. */
-  time: string;
-  size: number;
-  checksum_file: string | null;
-  action: 'keep' | 'remove';
-  reasons: KeepReason[];
-  /** What happened: kept, removed, would-remove (dry run), vanished (gone before us), changed (swapped for something else: left alone). */
-  outcome: 'kept' | 'would-remove' | RemovalOutcome;
-  checksum_outcome: 'kept' | 'would-remove' | RemovalOutcome | null;
-  /** Why an archive is kept outside the policy (one dated in the future). */
-  note?: string;
-}
-
-export interface ForgetResult {
-  dir: string;
-  dry_run: boolean;
-  policy: RetentionPolicy;
-  archives: ForgetArchive[];
-  orphan_checksums: { name: string; outcome: 'would-remove' | 'kept' | RemovalOutcome }[];
-  ignored: IgnoredEntry[];
-  kept: number;
-  removed: number;
-}
 
 /** Beyond this past now an archive's time is not believed (a wrong clock, a stray name): kept, but not counted by any rule. */
 const FUTURE_TOLERANCE_MS = 24 * 3600_000;
