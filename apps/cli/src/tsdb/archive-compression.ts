@@ -32,7 +32,7 @@ const createZstdDecompress =
 
 /** A stream that undoes `compression`, or undefined for a plain tar. */
 export function decompressorFor(compression: Compression): Transform | undefined {
-  // 1 MiB output chunks: fewer, larger writes downstream than zlib's 16 KiB default (twice as fast for zstd).
+  // 1 MiB output chunks: fewer, larger writes downstream than zlib's 16 KiB default (see docs/performance.md).
   if (compression === 'gzip') return zlib.createGunzip({ chunkSize: 1024 * 1024 });
   if (compression === 'zstd') return createZstdDecompress ? createZstdDecompress({ chunkSize: 1024 * 1024 }) : new DecompressStream();
   return undefined;
