@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
 'use strict';
-const { execute } = require('@oclif/core');
+const { execute, settings } = require('@oclif/core');
 const { ArgvError, normalizeArgv } = require('../dist/argv');
 
 // Go-style spellings ("-server URL create", "-keep_within 12h") are rewritten to oclif's first.
@@ -12,4 +12,7 @@ try {
   process.stderr.write(`prombackup: ${err.message}\n`);
   process.exit(2);
 }
+// Always the compiled commands: with NODE_ENV=development or test oclif would look for
+// TypeScript sources and warn to every user who has that set that it found none.
+settings.enableAutoTranspile = false;
 execute({ dir: __dirname, args });

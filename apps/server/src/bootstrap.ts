@@ -2,6 +2,7 @@ import { type INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
+import { ZSTD_ENGINE } from './archive/compressors';
 import { AppLogger } from './common/app-logger';
 import { ErrorFilter } from './common/error.filter';
 import type { Settings } from './config/settings';
@@ -38,5 +39,7 @@ export async function listen(app: INestApplication, settings: Settings): Promise
     auth: settings.authToken === undefined ? 'off' : 'bearer token',
     max_concurrent_downloads: settings.maxConcurrentDownloads,
     log_level: settings.logLevel,
+    // zstd-napi is optional (it is compiled at install); without it tzst runs on Node's own zstd, one thread.
+    zstd: ZSTD_ENGINE,
   });
 }

@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
-import { DecompressStream } from 'zstd-napi';
 
 /** How an archive's tar stream is wrapped. */
 export type Compression = 'none' | 'gzip' | 'zstd';
@@ -34,8 +33,19 @@ const createZstdDecompress =
 export function decompressorFor(compression: Compression): Transform | undefined {
   // 1 MiB output chunks: fewer, larger writes downstream than zlib's 16 KiB default (see docs/performance.md).
   if (compression === 'gzip') return zlib.createGunzip({ chunkSize: 1024 * 1024 });
-  if (compression === 'zstd') return createZstdDecompress ? createZstdDecompress({ chunkSize: 1024 * 1024 }) : new DecompressStream();
+  if (compression === 'zstd') return createZstdDecompress ? createZstdDecompress({ chunkSize: 1024 * 1024 }) : zstdNapiDecompressor();
   return undefined;
+}
+
+/** zstd-napi's decompressor, for Node 22; it is an optional dependency, compiled at install when a compiler is there. */
+function zstdNapiDecompressor(): Transform {
+  let zstdNapi: typeof import('zstd-napi');
+  try {
+    zstdNapi = require('zstd-napi') as typeof import('zstd-napi');
+  } catch {
+    throw new Error(`reading tar.zst on Node ${process.versions.node} needs zstd-napi, which is not installed (it is compiled at install: python3, make, g++); Node 24 or newer reads tar.zst without it`);
+  }
+  return new zstdNapi.DecompressStream();
 }
 
 /** The compression of the archive at `file`, by its first bytes; errors name the file. */

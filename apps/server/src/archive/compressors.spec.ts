@@ -11,7 +11,7 @@ import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompressStream, compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
 import { COMPRESSION_LEVELS } from '@prombackup/contract';
-import { createTarCompressor, RESET_BEFORE_FILES_OVER } from './compressors';
+import { createTarCompressor, RESET_BEFORE_FILES_OVER, type ZstdEngine } from './compressors';
 import { FileBoundaries } from './file-boundaries';
 import { GZIP_BLOCK_BYTES, gzipMemberOptions } from './gzip-lane';
 import { ZSTD_OVERLAP_LOG, ZSTD_SHORT_OVERLAP_MAX_LEVEL, zstdParameters } from './zstd-settings';
@@ -19,7 +19,12 @@ import { words } from '../../../../test/support/text';
 
 const MiB = 1024 * 1024;
 type Format = 'tgz' | 'tzst';
-const FORMATS: Format[] = ['tgz', 'tzst'];
+/** Each format, tzst with both engines: zstd-napi and Node's own zstd (a server installed without zstd-napi). */
+const VARIANTS: [label: string, format: Format, engine: ZstdEngine][] = [
+  ['tgz', 'tgz', 'zstd-napi'],
+  ['tzst', 'tzst', 'zstd-napi'],
+  ['tzst on node:zlib', 'tzst', 'node:zlib'],
+];
 
 /** A tar as tar-stream writes it: its bytes, the pieces it pushed, and which pieces are large files' data. */
 interface Tar {
@@ -70,9 +75,15 @@ function* tarChunks(tar: Tar, size: number, boundaries: FileBoundaries) {
 }
 
 /** Runs a tar through createTarCompressor in chunks of the given size. */
-async function compressTar(format: Format, tar: Tar, chunkSize = 64 * 1024, level: number = COMPRESSION_LEVELS[format].default) {
+async function compressTarWith(
+  format: Format,
+  tar: Tar,
+  chunkSize = 64 * 1024,
+  level: number = COMPRESSION_LEVELS[format].default,
+  engine: ZstdEngine = 'zstd-napi',
+) {
   const boundaries = new FileBoundaries();
-  const compressor = createTarCompressor(format, level, undefined, boundaries);
+  const compressor = createTarCompressor(format, level, undefined, boundaries, engine);
   const [, out] = await Promise.all([pipeline(Readable.from(tarChunks(tar, chunkSize, boundaries)), compressor), buffer(compressor)]);
   return out;
 }
@@ -85,10 +96,21 @@ function decompress(format: Format, data: Buffer): Buffer {
  * The file's data compressed on its own from a fresh state, as the compressor must reproduce it
  * wherever the file sits: for tgz its first gzip member, for tzst the whole frame of the file.
  */
-async function compressedRunOf(format: Format, data: Buffer): Promise<Buffer> {
+async function compressedRunOf(format: Format, data: Buffer, engine: ZstdEngine): Promise<Buffer> {
   const level = COMPRESSION_LEVELS[format].default;
   if (format === 'tgz') return zlib.gzipSync(data.subarray(0, GZIP_BLOCK_BYTES), gzipMemberOptions(level));
+  if (engine === 'node:zlib') return nodeZstdRunOf(data, level);
   return zstdRunOf(data, level, ZSTD_OVERLAP_LOG);
+}
+
+/** The same through Node's zstd, streamed (as the server does, so the frame states no content size). */
+async function nodeZstdRunOf(data: Buffer, level: number): Promise<Buffer> {
+  const c = zlib.constants as unknown as Record<string, number>;
+  const stream = (zlib as unknown as { createZstdCompress(o: object): NodeJS.ReadWriteStream }).createZstdCompress({
+    params: { [c.ZSTD_c_compressionLevel]: level, [c.ZSTD_c_checksumFlag]: 1 },
+  });
+  const [, out] = await Promise.all([pipeline(Readable.from(chunks(data, 100_000)), stream), buffer(stream)]);
+  return out;
 }
 
 /** The same for tzst at any level; `overlapLog` undefined leaves zstd's own job history. */
@@ -137,7 +159,9 @@ describe('createTarCompressor', () => {
 
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-  describe.each(FORMATS)('%s', (format) => {
+  describe.each(VARIANTS)('%s', (_label, format, engine) => {
+    const compressTar = (f: Format, tar: Tar, chunkSize?: number, level?: number) => compressTarWith(f, tar, chunkSize, level, engine);
+
     it('passes incompressible data through whole (members or blocks larger than their input)', async () => {
       // More 1 MiB members than gzip has lanes, so a lane writes again where an earlier member was.
       const noise = await makeTar([['20240101T000000Z-aaaa/01HAAA/chunks/000002', randomBytes(8 * MiB + 123)]]);
@@ -154,7 +178,7 @@ describe('createTarCompressor', () => {
     });
 
     it('gives identical compressed bytes for the same large file, within one archive and across archives', async () => {
-      const probe = await compressedRunOf(format, big);
+      const probe = await compressedRunOf(format, big, engine);
       expect(probe.length).toBeGreaterThan(100_000);
       expect(occurrences(await compressTar(format, twice), probe)).toBe(2);
       expect(occurrences(await compressTar(format, snapshotA), probe)).toBe(1);
@@ -162,7 +186,7 @@ describe('createTarCompressor', () => {
     });
 
     it('(control) a compressor without resets does not reproduce the run, so the check above can fail', async () => {
-      const probe = await compressedRunOf(format, big);
+      const probe = await compressedRunOf(format, big, engine);
       const plain =
         format === 'tgz' ? zlib.gzipSync(twice.bytes, { level: 1 }) : zstdCompress(twice.bytes, { compressionLevel: 3, checksumFlag: true });
       expect(occurrences(plain, probe)).toBe(0);
@@ -194,7 +218,7 @@ describe('createTarCompressor', () => {
     });
 
     it('fails the pipeline when its input fails, rather than ending a valid-looking archive', async () => {
-      const compressor = createTarCompressor(format, COMPRESSION_LEVELS[format].default);
+      const compressor = createTarCompressor(format, COMPRESSION_LEVELS[format].default, undefined, undefined, engine);
       const input = new Readable({
         read() {
           this.push(twice.bytes.subarray(0, 100_000));
@@ -212,14 +236,14 @@ describe('createTarCompressor', () => {
     // Each 1 MiB job of a large file first loads the end of the job before it; how much is the
     // only difference between these references, so each check below can fail.
     it(`loads a short history (overlapLog ${ZSTD_OVERLAP_LOG}) at the fast levels, up to ${ZSTD_SHORT_OVERLAP_MAX_LEVEL}`, async () => {
-      const out = await compressTar('tzst', snapshotA, 64 * 1024, ZSTD_SHORT_OVERLAP_MAX_LEVEL);
+      const out = await compressTarWith('tzst', snapshotA, 64 * 1024, ZSTD_SHORT_OVERLAP_MAX_LEVEL);
       expect(occurrences(out, await zstdRunOf(big, ZSTD_SHORT_OVERLAP_MAX_LEVEL, ZSTD_OVERLAP_LOG))).toBe(1);
       expect(occurrences(out, await zstdRunOf(big, ZSTD_SHORT_OVERLAP_MAX_LEVEL, undefined))).toBe(0);
     });
 
     it('keeps zstd\'s own, longer history above them, where compressing costs far more than loading it', async () => {
       const level = ZSTD_SHORT_OVERLAP_MAX_LEVEL + 1;
-      const out = await compressTar('tzst', snapshotA, 64 * 1024, level);
+      const out = await compressTarWith('tzst', snapshotA, 64 * 1024, level);
       expect(occurrences(out, await zstdRunOf(big, level, undefined))).toBe(1);
       expect(occurrences(out, await zstdRunOf(big, level, ZSTD_OVERLAP_LOG))).toBe(0);
     });

@@ -3,10 +3,15 @@ import type { ArchiveFormat } from '@prombackup/contract';
 import { ParallelGzip } from './parallel-gzip';
 import { FileBoundaries, RESET_BEFORE_FILES_OVER } from './file-boundaries';
 import { ReadSlots, SLOT_BYTES } from './read-slots';
+import { NODE_HAS_ZSTD, NodeTarZstd, zstdNapiLoads } from './node-zstd';
 import { OffThreadZstd } from './offthread-zstd';
 import { zstdParameters } from './zstd-settings';
 
 export { RESET_BEFORE_FILES_OVER };
+
+/** What compresses tzst downloads on this server (logged at start). */
+export type ZstdEngine = 'zstd-napi' | 'node:zlib' | 'none';
+export const ZSTD_ENGINE: ZstdEngine = zstdNapiLoads() ? 'zstd-napi' : NODE_HAS_ZSTD ? 'node:zlib' : 'none';
 
 /**
  * A compressor for a tar stream that compresses every large file's data on its own (see
@@ -18,8 +23,10 @@ export function createTarCompressor(
   level: number,
   slots = new ReadSlots(),
   boundaries = new FileBoundaries(),
+  zstd: ZstdEngine = ZSTD_ENGINE,
 ): Duplex {
-  return format === 'tgz' ? new TarGzip(level, slots, boundaries) : new TarZstd(level, slots, boundaries);
+  if (format === 'tgz') return new TarGzip(level, slots, boundaries);
+  return zstd === 'zstd-napi' ? new TarZstd(level, slots, boundaries) : new NodeTarZstd(zstdParameters(level), slots, boundaries);
 }
 
 /** Parallel gzip members, a large file's data starting and ending members of its own. */

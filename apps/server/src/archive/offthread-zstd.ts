@@ -2,9 +2,6 @@ import { Worker } from 'node:worker_threads';
 import { COMPRESSION_NICE } from '../common/thread-priority';
 import type { ZstdParameters } from './zstd-settings';
 
-// Resolved here: the worker below is evaluated from source text, whose require() would look
-// from the current directory rather than from the server's node_modules.
-const BINDING_PATH = require.resolve('zstd-napi/binding');
 
 // Kept as source text so the same code runs from the compiled server and from TypeScript tests.
 const WORKER_SOURCE = `
@@ -71,7 +68,9 @@ export class OffThreadZstd {
     // The thread only steers zstd; a small heap keeps the isolate's memory small.
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { bindingPath: BINDING_PATH, parameters, nice: COMPRESSION_NICE },
+      // Resolved here (zstd-napi is optional, so not at load): the worker is evaluated from source
+      // text, whose require() would look from the current directory, not the server's node_modules.
+      workerData: { bindingPath: require.resolve('zstd-napi/binding'), parameters, nice: COMPRESSION_NICE },
       resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
     });
     this.worker.unref();
