@@ -11,6 +11,10 @@ command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 if [ "${PROMBACKUP_WITH_TEST_TOOLS:-0}" = 1 ]; then
   command -v zstd >/dev/null 2>&1 || need_apt+=(zstd)
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+  # zstd-napi is optional for users, but the suite tests it: npm ci compiles it (no prebuilt here).
+  for tool in python3 make g++; do
+    command -v "$tool" >/dev/null 2>&1 || { need_apt+=(python3 make g++); break; }
+  done
   # The https:// test of the CLI makes its certificate with openssl.
   command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
   # The s3:// tests run a one-node Ceph cluster with its RADOS Gateway (scripts/s3-test-server.sh).
@@ -31,6 +35,10 @@ cd "$repo"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "installing npm dependencies (npm ci)" >&2
   npm ci --no-audit --no-fund --loglevel=error
+fi
+if [ "${PROMBACKUP_WITH_TEST_TOOLS:-0}" = 1 ] && ! node -e 'require("zstd-napi")' 2>/dev/null; then
+  echo "zstd-napi did not build (an optional dependency, but the suite tests it): rm -rf node_modules and run again to see npm's error" >&2
+  exit 1
 fi
 if [ "${PROMBACKUP_SKIP_BUILD:-0}" != 1 ]; then
   npm run --silent build
