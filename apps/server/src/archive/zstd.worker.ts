@@ -1,7 +1,7 @@
 // The thread of one OffThreadZstd: a zstd compression context, driven one call at a time.
-// It runs as it is when tests load the sources, with Node stripping its types, so it imports only
-// Node's own modules and zstd-napi
-// (types aside), through require() like the compiled build, and declares nothing but types.
+// It runs as it is when tests load the sources, with Node stripping its types, so it loads only
+// Node's own modules and zstd-napi, through require() like the compiled build, and declares
+// nothing but types.
 import type * as Fs from 'node:fs';
 import type * as Os from 'node:os';
 import type * as WorkerThreads from 'node:worker_threads';
