@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import { formatDuration } from '@prombackup/contract';
-import { type FileWriterData, type FromFileWriter, type ToFileWriter, fileWriterWorker } from './file-writer.worker';
+import { formatDuration, workerModule } from '@prombackup/contract';
+import type { FileWriterData, FromFileWriter, ToFileWriter } from './file-writer.worker';
 
 const SLOT_BYTES = 1024 * 1024;
 const SLOTS = 8;
@@ -80,7 +80,8 @@ export class HashingFileWriter extends Writable {
     this.memory = Buffer.from(shared);
     this.busy = new Array<boolean>(slots).fill(false);
     const workerData: FileWriterData = { path, memory: shared, exclusive: options.exclusive ?? true, sequential: options.sequential ?? false, slotBytes, block: BLOCK };
-    this.worker = new Worker(`(${fileWriterWorker.toString()})()`, { eval: true, workerData });
+    const { filename, execArgv } = workerModule(__filename, 'file-writer.worker');
+    this.worker = new Worker(filename, { execArgv, workerData });
     this.worker.on('message', (message: FromFileWriter) => this.onMessage(message));
     this.worker.on('error', (err) => this.fail(new Error(`the file writer thread failed: ${err.message}`)));
     this.worker.on('exit', () => this.onExit());

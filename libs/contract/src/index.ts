@@ -5,3 +5,4 @@ export * from './http';
 export * from './snapshot-name';
 export * from './units';
 export * from './block-ulid';
+export * from './worker-module';

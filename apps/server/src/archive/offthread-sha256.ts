@@ -1,8 +1,9 @@
 import os from 'node:os';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Worker } from 'node:worker_threads';
+import { workerModule } from '@prombackup/contract';
 import { SLOT_BYTES } from './read-slots';
-import { type FromSha256Worker, type ToSha256Worker, sha256Worker } from './sha256.worker';
+import type { FromSha256Worker, Sha256WorkerData, ToSha256Worker } from './sha256.worker';
 
 const SLOTS = 4;
 
@@ -52,9 +53,11 @@ export class HashingPool implements OnModuleDestroy {
 
   private start(): HashingWorker {
     // Hashing allocates little and steadily: a tight heap keeps the worker's share of memory small.
-    const worker = new Worker(`(${sha256Worker.toString()})()`, {
-      eval: true,
-      workerData: { slotBytes: SLOT_BYTES },
+    const { filename, execArgv } = workerModule(__filename, 'sha256.worker');
+    const workerData: Sha256WorkerData = { slotBytes: SLOT_BYTES };
+    const worker = new Worker(filename, {
+      execArgv,
+      workerData,
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
     });
     worker.unref();

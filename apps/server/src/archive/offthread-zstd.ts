@@ -1,49 +1,8 @@
 import { Worker } from 'node:worker_threads';
+import { workerModule } from '@prombackup/contract';
 import { COMPRESSION_NICE } from '../common/thread-priority';
 import type { ZstdParameters } from './zstd-settings';
-
-
-// Kept as source text so the same code runs from the compiled server and from TypeScript tests.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const binding = require(workerData.bindingPath);
-// Compression yields the CPU to the threads that answer requests: this thread takes a lower
-// priority (nice), and zstd's threads, started from it, inherit it. Linux only; elsewhere a no-op.
-try {
-  const thread = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
-  require('node:os').setPriority(thread, workerData.nice);
-} catch {}
-const cctx = new binding.CCtx();
-let failure;
-try {
-  for (const [name, value] of Object.entries(workerData.parameters)) cctx.setParameter(binding.CParameter[name], Number(value));
-} catch (err) {
-  failure = err;
-}
-parentPort.on('message', (message) => {
-  // Leaving by itself, between calls: a thread terminated from outside while zstd runs would
-  // abort the whole process (the binding's C++ exception finds no JavaScript to throw into).
-  if (message === 'close') process.exit(0);
-  const [out, input, end] = message;
-  try {
-    if (failure) throw failure;
-    const [left, produced, consumed] = cctx.compressStream2(out, input, end ? binding.EndDirective.end : binding.EndDirective.continue);
-    // Output memory that is not shared came here as a copy: its bytes go back.
-    const bytes = out.buffer instanceof SharedArrayBuffer ? undefined : out.subarray(0, produced);
-    parentPort.postMessage({ left, produced, consumed, bytes });
-  } catch (err) {
-    parentPort.postMessage({ error: String(err && err.message || err) });
-  }
-});
-`;
-
-interface Reply {
-  left: number;
-  produced: number;
-  consumed: number;
-  bytes?: Uint8Array;
-  error?: string;
-}
+import type { FromZstdWorker, ToZstdWorker, ZstdCallResult, ZstdWorkerData } from './zstd.worker';
 
 /** What one call did: bytes zstd still has to flush, bytes written to `out`, bytes taken from `input`. */
 export type StreamResult = [left: number, produced: number, consumed: number];
@@ -60,21 +19,21 @@ export type StreamResult = [left: number, produced: number, consumed: number];
  */
 export class OffThreadZstd {
   private readonly worker: Worker;
-  private waiting?: { resolve: (reply: Reply) => void; reject: (err: Error) => void };
+  private waiting?: { resolve: (reply: ZstdCallResult) => void; reject: (err: Error) => void };
   private failure?: Error;
   private exited = false;
 
   constructor(parameters: ZstdParameters) {
     // The thread only steers zstd; a small heap keeps the isolate's memory small.
-    this.worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      // Resolved here (zstd-napi is optional, so not at load): the worker is evaluated from source
-      // text, whose require() would look from the current directory, not the server's node_modules.
-      workerData: { bindingPath: require.resolve('zstd-napi/binding'), parameters, nice: COMPRESSION_NICE },
+    const { filename, execArgv } = workerModule(__filename, 'zstd.worker');
+    const workerData: ZstdWorkerData = { parameters, nice: COMPRESSION_NICE };
+    this.worker = new Worker(filename, {
+      execArgv,
+      workerData,
       resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
     });
     this.worker.unref();
-    this.worker.on('message', (reply: Reply) => this.settle(reply.error === undefined ? undefined : new Error(reply.error), reply));
+    this.worker.on('message', (reply: FromZstdWorker) => ('error' in reply ? this.settle(new Error(reply.error)) : this.settle(undefined, reply)));
     this.worker.on('error', (err) => this.settle(err));
     this.worker.on('exit', () => {
       this.exited = true;
@@ -93,9 +52,9 @@ export class OffThreadZstd {
     // the bytes in question go (a Buffer may be a view into a larger pool).
     const outArg = isShared(out) ? out : new Uint8Array(out.length);
     const inArg = isShared(input) ? input : new Uint8Array(input);
-    const reply = await new Promise<Reply>((resolve, reject) => {
+    const reply = await new Promise<ZstdCallResult>((resolve, reject) => {
       this.waiting = { resolve, reject };
-      this.worker.postMessage([outArg, inArg, end]);
+      this.post([outArg, inArg, end]);
     });
     if (reply.bytes) out.set(reply.bytes);
     return [reply.left, reply.produced, reply.consumed];
@@ -109,11 +68,15 @@ export class OffThreadZstd {
     this.failure ??= new Error('the zstd compressor was closed');
     if (this.exited) return;
     const exited = new Promise((resolve) => this.worker.once('exit', resolve));
-    this.worker.postMessage('close');
+    this.post('close');
     await exited;
   }
 
-  private settle(err: Error | undefined, reply?: Reply): void {
+  private post(message: ToZstdWorker): void {
+    this.worker.postMessage(message);
+  }
+
+  private settle(err: Error | undefined, reply?: ZstdCallResult): void {
     if (err) this.failure ??= err;
     const waiting = this.waiting;
     this.waiting = undefined;
