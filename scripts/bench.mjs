@@ -1129,6 +1129,7 @@ class Bench {
     if (this.o.only.includes('restore')) {
       ratioTarget('restore of the tzst archive vs zstd -dc FILE | tar -x', 'restore', 'restore-ref', 0.9);
       context('context: restore --no-verify vs zstd -dc FILE | tar -x', 'restore-no-verify', 'restore-ref');
+      context('context: restore vs zstd -dc FILE | tar -x, then sync -f DIR (the reference made as durable)', 'restore', 'restore-ref-sync');
     }
     return out;
   }

@@ -23,6 +23,8 @@ export async function groupRestore(bench) {
   ours.command = 'node apps/cli/bin/run.js restore FILE.tar.zst --to DIR --json';
   const noVerify = bench.base('restore-no-verify', 'prombackup restore --no-verify (no SHA-256)', 'restore', 'context');
   const ref = bench.base('restore-ref', 'zstd -dc FILE.tar.zst | tar -x -C DIR', 'restore', 'ref');
+  // What durability costs the reference: the same, then its files synced to disk as ours are.
+  const refSynced = bench.base('restore-ref-sync', 'zstd -dc FILE.tar.zst | tar -x -C DIR; sync -f DIR', 'restore', 'context');
   const target = path.join(dir, 'tsdb');
 
   const run = (row, script, fromJson) => async ({ warmup }) => {
@@ -57,6 +59,7 @@ export async function groupRestore(bench) {
       { runs: bench.o.runs, warmup: true, fn: run(ref, `zstd -q -dc ${shq(archive)} | tar -x -C ${shq(target)}`, false) },
       { runs: bench.o.runs, warmup: true, fn: run(ours, `${cli} restore ${shq(archive)} --to ${shq(target)} --json`, true) },
       { runs: bench.o.contextRuns, warmup: false, fn: run(noVerify, `${cli} restore ${shq(archive)} --to ${shq(target)} --no-verify --json`, true) },
+      { runs: bench.o.contextRuns, warmup: false, fn: run(refSynced, `zstd -q -dc ${shq(archive)} | tar -x -C ${shq(target)} && sync -f ${shq(target)}`, false) },
     ],
     { freshServer: false },
   );
