@@ -234,7 +234,7 @@ describe('sync s3:// when things go wrong', () => {
     } finally {
       proxy.fault = 'none';
     }
-    expect(stderr).toMatch(/stopped by SIGINT while syncing snapshot \S+; blocks already uploaded stay, unfinished uploads are aborted and no manifest was written/);
+    expect(stderr).toMatch(/stopped by SIGINT while syncing snapshot \S+; blocks already uploaded stay, unfinished uploads are aborted, no manifest was written and the lock is released/);
     expect(await manifestKeys(prefix)).toEqual([]);
     expect(await s3.pendingUploads(bucket)).toEqual([]);
   });
