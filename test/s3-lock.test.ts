@@ -62,6 +62,15 @@ async function stalledSync(prefix: string, args: string[] = []): Promise<{ child
 }
 
 describe('the lock on an s3:// sync prefix', () => {
+  it('rests on the store refusing a second If-None-Match: * create: of ten at once, one wins', async () => {
+    const key = `race-store/${LOCK}`;
+    const answers = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `writer ${i}`, IfNoneMatch: '*' }))));
+    const won = answers.flatMap((a, i) => (a.status === 'fulfilled' ? [i] : []));
+    expect(won).toHaveLength(1);
+    for (const a of answers) if (a.status === 'rejected') expect(a.reason.$metadata?.httpStatusCode).toBe(412);
+    expect((await s3.get(bucket, key)).toString()).toBe(`writer ${won[0]}`);
+  });
+
   it('a second sync and a forget during a sync are refused, naming the holder, and change nothing; SIGINT releases the lock', async () => {
     const first = await stalledSync('busy');
     try {
