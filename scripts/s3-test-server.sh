@@ -4,6 +4,8 @@
 #   s3-test-server.sh start DIR   starts it; DIR/env then holds S3_ENDPOINT, the keys and the PIDs
 #   s3-test-server.sh stop DIR    stops the daemons by their PIDs and removes DIR
 # Needs radosgw, ceph-mon, ceph-osd and ceph-common (Debian's packages; ensure-deps.sh installs them).
+# S3_TEST_DEFAULT_ENCRYPTION=off leaves out the default encryption key, so that objects written
+# without --s3-sse are stored in the clear (Ceph before 20 cannot CopyObject encrypted objects).
 set -euo pipefail
 cmd=${1:-}
 dir=${2:-}
@@ -125,7 +127,7 @@ rgw dns name = localhost
 rgw crypt require ssl = false
 rgw crypt s3 kms backend = testing
 rgw crypt s3 kms encryption keys = prombackup-test-key=$(head -c 32 /dev/urandom | base64)
-rgw crypt default encryption key = $(head -c 32 /dev/urandom | base64)
+$([ "${S3_TEST_DEFAULT_ENCRYPTION:-on}" = off ] || echo "rgw crypt default encryption key = $(head -c 32 /dev/urandom | base64)")
 CONF
 
 ceph-authtool --create-keyring "$dir/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null

@@ -48,12 +48,13 @@ process.on('exit', () => {
   for (const dir of started) execFileSync(SCRIPT, ['stop', dir], { stdio: 'ignore' });
 });
 
-export async function startS3Server(): Promise<S3TestServer> {
+/** `defaultEncryption: false`: objects written without SSE headers are stored in the clear. */
+export async function startS3Server(options: { defaultEncryption?: boolean } = {}): Promise<S3TestServer> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pb-rgw-'));
   started.add(dir);
   const begun = Date.now();
   try {
-    await run(SCRIPT, ['start', dir], { timeout: 280_000 });
+    await run(SCRIPT, ['start', dir], { timeout: 280_000, env: { ...process.env, S3_TEST_DEFAULT_ENCRYPTION: options.defaultEncryption === false ? 'off' : 'on' } });
   } catch (err) {
     started.delete(dir);
     await run(SCRIPT, ['stop', dir]).catch(() => undefined);

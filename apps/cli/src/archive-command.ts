@@ -55,6 +55,8 @@ export interface SavedArchive {
   format: ArchiveFormat;
   /** ARCHIVE.sha256 beside the archive; null for standard output, a device or a pipe, or with --no-checksum-file. */
   checksum_file: string | null;
+  /** s3:// only: whether the object carries the SHA-256 as x-amz-meta-sha256 too. */
+  sha256_metadata?: boolean;
 }
 
 /**
@@ -171,7 +173,8 @@ export abstract class ArchiveCommand<T extends typeof Command> extends ApiComman
       this.committing = committing.then(() => undefined);
       const saved = await committing;
       this.saved = { bytes };
-      return { path: this.target, bytes, sha256, download_id: id, format, checksum_file: saved.checksumFile };
+      if (saved.warning) process.stderr.write(`prombackup: warning: ${saved.warning}\n`);
+      return { path: this.target, bytes, sha256, download_id: id, format, checksum_file: saved.checksumFile, sha256_metadata: saved.metadata };
     } catch (err) {
       const leftOver = await s3.discard();
       if (leftOver && err instanceof Error) err.message += `; ${leftOver}`;

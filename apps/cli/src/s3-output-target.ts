@@ -5,6 +5,7 @@ import {
   type S3FlagValues,
   type S3Location,
   type S3Settings,
+  MAX_COPY_BYTES,
   SHA256_METADATA,
   checkBucket,
   checkKeyRoom,
@@ -13,6 +14,7 @@ import {
   objectExists,
   parseS3Url,
   partBytesFor,
+  replaceMetadata,
   s3Settings,
   s3Url,
   writeChecksumObject,
@@ -21,8 +23,10 @@ import {
 export interface S3Saved {
   /** KEY.sha256's URL; null with --no-checksum-file. */
   checksumFile: string | null;
-  /** Whether the SHA-256 is in the object's metadata too (only for an archive that fit in one part). */
+  /** Whether the SHA-256 is in the object's metadata (x-amz-meta-sha256) too. */
   metadata: boolean;
+  /** Why it is not, when adding it failed: the archive and KEY.sha256 are complete all the same. */
+  warning?: string;
 }
 
 /**
@@ -78,15 +82,31 @@ export class S3OutputTarget {
     return this.upload;
   }
 
-  /** Makes the verified archive appear, then writes KEY.sha256 beside it. */
+  /**
+   * Makes the verified archive appear, then writes KEY.sha256 beside it, then (a multipart
+   * archive) copies the object onto itself to put the SHA-256 in its metadata. That last step
+   * failing leaves both in place and is a warning, never an error: the backup is good.
+   */
   async commit(sha256: string, force: boolean, checksumFile: boolean): Promise<S3Saved> {
     const upload = this.upload!;
-    const { metadata } = await upload.complete({ exclusive: !force, metadata: { [SHA256_METADATA]: sha256 } });
-    if (!checksumFile) return { checksumFile: null, metadata };
+    const metadata = { [SHA256_METADATA]: sha256 };
+    const completed = await upload.complete({ exclusive: !force, metadata });
+    let saved: string | null = null;
+    if (checksumFile) {
+      try {
+        saved = await writeChecksumObject(this.client, this.location.bucket, this.key!, sha256, this.settings.write);
+      } catch (err) {
+        throw new Error(`${upload.url} is verified and saved, but ${(err as Error).message}`);
+      }
+    }
+    if (completed.metadata) return { checksumFile: saved, metadata: true };
     try {
-      return { checksumFile: await writeChecksumObject(this.client, this.location.bucket, this.key!, sha256, this.settings.write), metadata };
+      await replaceMetadata(this.client, { bucket: this.location.bucket, key: this.key!, etag: completed.etag, bytes: upload.bytes }, metadata, this.settings.write);
+      return { checksumFile: saved, metadata: true };
     } catch (err) {
-      throw new Error(`${upload.url} is verified and saved, but ${(err as Error).message}`);
+      const where = saved ? `its SHA-256 is in ${saved}` : 'it has no .sha256 (--no-checksum-file)';
+      const size = upload.bytes > MAX_COPY_BYTES ? '' : ' (copying the object onto itself with new metadata)';
+      return { checksumFile: saved, metadata: false, warning: `${upload.url} is verified and saved, and ${where}, but x-amz-meta-sha256 could not be added${size}: ${(err as Error).message}` };
     }
   }
 

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
 import { type FolderArchive, type ForgetArchive, type ForgetResult, type RemovalOutcome, entryExists, readArchiveFolder, removeListedFile } from '../archive-folder';
 import { S3_FLAGS, checkBucket, createS3Client, isS3Url, parseS3Url, s3FlagsGiven, s3Settings } from '../s3';
+import { exitOnInterrupt } from '../interruption';
 import { type BucketForgetResult, forgetInBucket } from '../s3-sync/bucket-forget';
+import { LOCK_FLAGS, PrefixLock, lockFlagsGiven, lockStaleMs } from '../s3-sync/prefix-lock';
 import { SyncBucket } from '../s3-sync/sync-bucket';
 import { type KeepReason, RETENTION_RULES, type RetentionPolicy, applyRetention, describePolicy, describeReasons } from '../retention-policy';
 
@@ -39,13 +41,16 @@ export default class Forget extends Command {
     'keep-yearly': keepFlag('years (UTC)'),
     'dry-run': Flags.boolean({ summary: 'Only list what would be removed.' }),
     ...S3_FLAGS,
+    ...LOCK_FLAGS,
   };
+
+  private stopping?: Promise<never>;
 
   async run(): Promise<ForgetResult | BucketForgetResult> {
     const { args, flags } = await this.parse(Forget);
     const policy = this.policyFrom(flags);
     if (isS3Url(args.dir)) return this.forgetInBucket(args.dir, policy, flags);
-    const given = s3FlagsGiven(flags);
+    const given = [...s3FlagsGiven(flags), ...lockFlagsGiven(flags)];
     if (given.length > 0) this.error(`${given.join(', ')} only apply to an s3:// URL`, { exit: 2 });
     const dir = await this.checkFolder(args.dir);
     const dryRun = flags['dry-run'] === true;
@@ -99,18 +104,39 @@ export default class Forget extends Command {
   }
 
   /** s3://BUCKET/PREFIX: archives there, and a sync prefix's manifests and the block objects only they named. */
-  private async forgetInBucket(url: string, policy: RetentionPolicy, flags: Parameters<typeof s3Settings>[0] & { 'dry-run'?: boolean }): Promise<BucketForgetResult> {
+  private async forgetInBucket(url: string, policy: RetentionPolicy, flags: Parameters<typeof s3Settings>[0] & { 'dry-run'?: boolean; 'break-lock': boolean; 'lock-stale'?: string }): Promise<BucketForgetResult> {
     let bucket: SyncBucket;
+    let staleMs: number;
     try {
+      staleMs = lockStaleMs(flags['lock-stale']);
       const location = parseS3Url(url);
       bucket = new SyncBucket(createS3Client(s3Settings(flags)), location.bucket, location.key === undefined ? location.prefix : `${location.key}/`);
     } catch (err) {
       this.error((err as Error).message, { exit: 2 });
     }
+    const dryRun = flags['dry-run'] === true;
+    let lock: PrefixLock | undefined;
+    const stop = new AbortController();
+    let running: Promise<unknown> | undefined;
+    // Removing needs the prefix to itself (a sync may be about to name what would go); a dry run only reads.
+    const stopWatching = exitOnInterrupt(
+      {
+        cleanUp: async (signal) => {
+          stop.abort();
+          await Promise.race([running?.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+          const warning = await lock?.release();
+          return `stopped by ${signal} during forget on ${bucket.url()}; what was removed stays removed, nothing more is${lock ? ', and the lock is released' : ''}${warning ? `; ${warning}` : ''}`;
+        },
+        lastResort: () => lock?.stopRenewing(),
+      },
+      (stopping) => (this.stopping = stopping),
+    );
     try {
       await checkBucket(bucket.client, bucket.bucket);
-      const dryRun = flags['dry-run'] === true;
-      const result = await forgetInBucket(bucket, policy, dryRun);
+      if (!dryRun) lock = await PrefixLock.acquire(bucket, 'forget', { staleMs, breakLock: flags['break-lock'], onTakeOver: (line) => process.stderr.write(`prombackup: ${line}\n`) });
+      const held = lock;
+      running = forgetInBucket(bucket, policy, dryRun, held && { signal: stop.signal, confirm: () => held.confirm() });
+      const result = (await running) as BucketForgetResult;
       if (!this.jsonEnabled()) {
         this.log(`${dryRun ? 'dry run: ' : ''}${describePolicy(policy)} in ${result.target}`);
         for (const item of [...result.archives, ...result.manifests]) {
@@ -123,9 +149,15 @@ export default class Forget extends Command {
       }
       return result;
     } catch (err) {
-      this.error((err as Error).message, { exit: 1 });
+      if (this.stopping) return this.stopping;
+      return this.error((err as Error).message, { exit: 1 });
     } finally {
-      bucket.client.destroy();
+      if (!this.stopping) {
+        stopWatching();
+        const warning = await lock?.release();
+        if (warning) this.logToStderr(warning);
+        bucket.client.destroy();
+      }
     }
   }
 
@@ -175,6 +207,7 @@ export default class Forget extends Command {
 
   /** As the other commands do: under --json the exit code in the error object is the process's too. */
   protected override async catch(err: Error & { oclif?: { exit?: number } }): Promise<unknown> {
+    if (this.stopping) return this.stopping;
     if (this.jsonEnabled() && typeof err.oclif?.exit === 'number') process.exitCode = err.oclif.exit;
     return super.catch(err);
   }

@@ -7,6 +7,7 @@ import { createClient } from '../api';
 import { ApiCommand } from '../api-command';
 import { exitOnInterrupt } from '../interruption';
 import { S3_FLAGS, checkBucket, createS3Client, isS3Url, parseS3Url, s3FlagsGiven, s3Settings } from '../s3';
+import { LOCK_FLAGS, PrefixLock, lockFlagsGiven, lockStaleMs } from '../s3-sync/prefix-lock';
 import { S3Syncer } from '../s3-sync/s3-syncer';
 import { SyncBucket } from '../s3-sync/sync-bucket';
 import { type Removal, removeSnapshot } from '../snapshot-removal';
@@ -67,6 +68,7 @@ export default class Sync extends ApiCommand<typeof Sync> {
       helpValue: 'DURATION',
     }),
     ...S3_FLAGS,
+    ...LOCK_FLAGS,
     parallel: Flags.integer({ summary: 'Blocks downloaded at the same time (1-8); 2 was about a fifth faster on a 2-core machine running both ends, at twice the load on the server.', default: 1, min: 1, max: 8, helpValue: 'N' }),
   };
 
@@ -107,7 +109,7 @@ export default class Sync extends ApiCommand<typeof Sync> {
   }
 
   private async localTarget(arg: string): Promise<SyncTarget> {
-    const given = s3FlagsGiven(this.flags);
+    const given = [...s3FlagsGiven(this.flags), ...lockFlagsGiven(this.flags)];
     if (given.length > 0) this.error(`${given.join(', ')} only apply to an s3:// target`, { exit: 2 });
     const dir = path.resolve(arg);
     await this.prepareDir(dir);
@@ -123,19 +125,24 @@ export default class Sync extends ApiCommand<typeof Sync> {
   private async s3Target(url: string): Promise<SyncTarget> {
     if (this.flags['keep-removed']) this.error('--keep-removed has no meaning for s3://: sync never removes blocks from a bucket (forget does, by manifest)', { exit: 2 });
     let bucket: SyncBucket;
+    let staleMs: number;
     try {
+      staleMs = lockStaleMs(this.flags['lock-stale']);
       const location = parseS3Url(url);
       const settings = s3Settings(this.flags);
       bucket = new SyncBucket(createS3Client(settings), location.bucket, location.key === undefined ? location.prefix : `${location.key}/`, settings.write);
     } catch (err) {
       this.error((err as Error).message, { exit: 2 });
     }
+    let lock: PrefixLock;
     try {
       await checkBucket(bucket.client, bucket.bucket);
+      lock = await PrefixLock.acquire(bucket, 'sync', { staleMs, breakLock: this.flags['break-lock'], onTakeOver: (line) => process.stderr.write(`prombackup: ${line}\n`) });
     } catch (err) {
+      bucket.client.destroy();
       this.error((err as Error).message, { exit: 1 });
     }
-    return new S3Syncer(this.client, bucket, { format: this.flags.format, parallel: this.flags.parallel });
+    return new S3Syncer(this.client, bucket, { format: this.flags.format, parallel: this.flags.parallel }, lock);
   }
 
   /** DIR is created when missing; anything but a folder (or a link to one) is refused before a snapshot is taken. */
@@ -197,7 +204,7 @@ export default class Sync extends ApiCommand<typeof Sync> {
       if (removal.removed || removal.gone) after = '; the snapshot is removed from the server';
       else after = `; the snapshot was left on the server: ${removal.reason}${removal.inUse ? ` (\`prombackup delete ${name}\` removes it)` : ''}`;
     }
-    const kept = target instanceof S3Syncer ? 'blocks already uploaded stay, unfinished uploads are aborted and no manifest was written' : 'blocks already in place stay, the partial ones are removed';
+    const kept = target instanceof S3Syncer ? 'blocks already uploaded stay, unfinished uploads are aborted, no manifest was written and the lock is released' : 'blocks already in place stay, the partial ones are removed';
     return `${stopped} while syncing snapshot ${name}; ${kept}${after}`;
   }
 

@@ -42,7 +42,14 @@ export interface BucketForgetResult {
  * named them, as a sync may be uploading them. Kept manifests are all read before anything is
  * deleted, so one that cannot be read stops the run with nothing removed.
  */
-export async function forgetInBucket(bucket: SyncBucket, policy: RetentionPolicy, dryRun: boolean, now = new Date()): Promise<BucketForgetResult> {
+/** Lets a run holding the prefix's lock stop removing: once `signal` aborts, or when confirm() throws (checked before the first removal and every CONFIRM_MS). */
+export interface RemovalGuard {
+  signal: AbortSignal;
+  confirm(): Promise<void>;
+}
+const CONFIRM_MS = 30_000;
+
+export async function forgetInBucket(bucket: SyncBucket, policy: RetentionPolicy, dryRun: boolean, guard?: RemovalGuard, now = new Date()): Promise<BucketForgetResult> {
   const result: BucketForgetResult = { target: bucket.url(), dry_run: dryRun, policy, archives: [], manifests: [], block_objects: { kept: 0, removed: 0, removed_bytes: 0, recent_left: 0 }, kept: 0, removed: 0 };
   const top = (await bucket.list('')).filter((o) => !o.key.slice(bucket.prefix.length).includes('/'));
   const names = new Set(top.map((o) => o.key));
@@ -51,8 +58,14 @@ export async function forgetInBucket(bucket: SyncBucket, policy: RetentionPolicy
     const time = parsed && snapshotTime(parsed.snapshotName);
     return parsed && time ? [{ name: o.key, snapshotName: parsed.snapshotName, time, object: o }] : [];
   });
+  let confirmed = 0;
   const remove = async (key: string): Promise<ObjectOutcome> => {
     if (dryRun) return 'would-remove';
+    if (guard?.signal.aborted) throw new Error(`stopped; ${result.removed} objects were removed before this, nothing after`);
+    if (guard && Date.now() - confirmed > CONFIRM_MS) {
+      await guard.confirm();
+      confirmed = Date.now();
+    }
     await bucket.delete(key);
     result.removed++;
     return 'removed';

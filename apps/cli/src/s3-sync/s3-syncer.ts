@@ -7,6 +7,7 @@ import type { SyncTarget } from '../sync/sync-target';
 import { type SyncTallies, SyncStopped } from '../sync/syncer';
 import { BLOCKS_DIR, type StoredBlock, manifestKey, markerKey, parseMarker, serializeManifest } from './bucket-layout';
 import { uploadBlock } from './block-upload';
+import type { PrefixLock } from './prefix-lock';
 import { type SyncBucket, blocksByUlid } from './sync-bucket';
 
 /** How long an interrupted sync waits for its blocks' uploads to be aborted. */
@@ -35,13 +36,14 @@ export class S3Syncer implements SyncTarget {
     private readonly api: PrombackupClient,
     private readonly bucket: SyncBucket,
     private readonly options: { format: ArchiveFormat; parallel: number },
+    private readonly lock: PrefixLock,
   ) {}
 
   get where(): string {
     return this.bucket.url();
   }
 
-  /** Multipart uploads under PREFIX/blocks/ that a sync killed outright left pending (one sync per prefix at a time). */
+  /** Multipart uploads under PREFIX/blocks/ that a sync killed outright left pending (the prefix's lock keeps other syncs out). */
   async clearLeftovers(): Promise<string[]> {
     const aborted = await this.bucket.abortPendingUploads(BLOCKS_DIR, this.started);
     return aborted.map((key) => `aborted the unfinished upload of ${this.bucket.url(key)}, left behind by a sync that did not end`);
@@ -113,6 +115,7 @@ export class S3Syncer implements SyncTarget {
     const named = [...entries.values()].sort((a, b) => (a.ulid < b.ulid ? -1 : 1));
     await this.checkStillThere(named, plan);
     const key = manifestKey(this.bucket.prefix, snapshot);
+    await this.lock.confirm();
     await this.bucket.putJson(key, serializeManifest(snapshot, named), true);
     return {
       transferred: { ...tally(plan.fetch), archive_bytes: archiveBytes },
@@ -155,14 +158,23 @@ export class S3Syncer implements SyncTarget {
     // status is aborted when that comes, and may outlive the process (its upload then stays pending
     // until the next sync aborts it).
     await Promise.race([this.running?.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
+    await this.releaseLock();
   }
 
   async close(): Promise<void> {
+    await this.releaseLock();
     this.bucket.client.destroy();
   }
 
+  /** No time to remove the lock: it stays, and goes stale as no one renews it. */
   closeNow(): void {
+    this.lock.stopRenewing();
     this.bucket.client.destroy();
+  }
+
+  private async releaseLock(): Promise<void> {
+    const warning = await this.lock.release();
+    if (warning) process.stderr.write(`prombackup: ${warning}\n`);
   }
 }
 

@@ -35,8 +35,8 @@ export interface Completion {
   exclusive: boolean;
   /**
    * Put into the object's metadata (x-amz-meta-*) when it is written in one request. A multipart
-   * upload's metadata is fixed when it starts, before the archive's SHA-256 is known; copying the
-   * object onto itself would add it, but costs a second write and Ceph RGW 16 answers it with 501.
+   * upload's metadata is fixed when it starts, before the archive's SHA-256 is known: the caller
+   * adds it afterwards (replaceMetadata), with the ETag returned here.
    */
   metadata: Record<string, string>;
 }
@@ -155,10 +155,10 @@ export class MultipartArchiveUpload extends Writable {
 
   /**
    * Makes the object appear, once everything written has been sent (after 'finish'). Returns
-   * whether `metadata` reached the object (only an archive that fit in one part). Aborts the
-   * upload if completing fails.
+   * whether `metadata` reached the object (only an archive that fit in one part) and the object's
+   * ETag. Aborts the upload if completing fails.
    */
-  async complete({ exclusive, metadata }: Completion): Promise<{ metadata: boolean }> {
+  async complete({ exclusive, metadata }: Completion): Promise<{ metadata: boolean; etag: string }> {
     if (this.state !== 'open' || !this.writableFinished) throw new Error(`the upload to ${this.url} cannot be completed: it is ${this.writableFinished ? this.state : 'not finished'}`);
     this.state = 'completing';
     const { bucket, key, write } = this.target;
@@ -166,16 +166,16 @@ export class MultipartArchiveUpload extends Writable {
     try {
       if (this.partNumber === 0) {
         const body = this.part?.subarray(0, this.fill) ?? Buffer.alloc(0);
-        await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length, ...write, Metadata: metadata, IfNoneMatch: ifNoneMatch }));
+        const put = await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length, ...write, Metadata: metadata, IfNoneMatch: ifNoneMatch }));
         this.state = 'completed';
-        return { metadata: true };
+        return { metadata: true, etag: put.ETag! };
       }
       const parts = [...this.parts].sort((a, b) => a.PartNumber - b.PartNumber);
-      await this.client.send(
+      const done = await this.client.send(
         new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: this.uploadId, IfNoneMatch: ifNoneMatch, MultipartUpload: { Parts: parts } }),
       );
       this.state = 'completed';
-      return { metadata: false };
+      return { metadata: false, etag: done.ETag! };
     } catch (err) {
       const failure = s3Status(err) === 412 ? new Error(`${this.url} already exists; not overwriting it (use --force)`) : new Error(`completing the upload to ${this.url} failed: ${describeS3Failure(err)}`);
       this.state = 'open';

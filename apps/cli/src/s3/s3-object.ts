@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { checksumFileFor, checksumLine, parseChecksumLine } from '../checksum-file';
 import { describeS3Failure, s3Status } from './s3-errors';
 import { s3Url } from './s3-location';
@@ -7,6 +7,36 @@ import type { S3WriteOptions } from './s3-settings';
 
 /** The metadata key (x-amz-meta-sha256) that holds an archive's SHA-256. */
 export const SHA256_METADATA = 'sha256';
+
+/** CopyObject's limit: a larger object cannot be copied onto itself in one request. */
+export const MAX_COPY_BYTES = 5 * 1024 ** 3;
+
+/**
+ * Sets an object's metadata after it was written, by copying it onto itself with
+ * MetadataDirective REPLACE (what AWS documents for changing metadata): the store swaps the object
+ * whole, so a reader sees the old or the new one, never a mix. CopySourceIfMatch makes it copy only
+ * the object this run completed; storage class and encryption are given again, as a copy resets
+ * them. Throws a clear Error; the object is left as it was.
+ */
+export async function replaceMetadata(client: S3Client, target: { bucket: string; key: string; etag: string; bytes: number }, metadata: Record<string, string>, write: S3WriteOptions): Promise<void> {
+  const { bucket, key, etag, bytes } = target;
+  if (bytes > MAX_COPY_BYTES) throw new Error(`it is larger than the 5 GiB one CopyObject can copy`);
+  try {
+    await client.send(
+      new CopyObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        CopySource: `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
+        CopySourceIfMatch: etag,
+        MetadataDirective: 'REPLACE',
+        Metadata: metadata,
+        ...write,
+      }),
+    );
+  } catch (err) {
+    throw new Error(describeS3Failure(err));
+  }
+}
 
 /** Throws a clear Error unless the bucket exists and the credentials may use it. */
 export async function checkBucket(client: S3Client, bucket: string): Promise<void> {

@@ -1,0 +1,67 @@
+// x-amz-meta-sha256 on multipart archives: added after completion by copying the object onto
+// itself with new metadata. Against a Ceph RADOS Gateway without default encryption (Ceph before
+// 20 cannot copy encrypted objects; s3-create.test.ts covers that refusal, which leaves a warning).
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeFolder, makeLargeSnapshot, readArchive, sha256 } from './support/archive';
+import { type FakePrometheus, GOOD_NAME, startFakePrometheus } from './support/fake-prometheus';
+import { type ServerProcess, runCli, startServer } from './support/processes';
+import { type S3TestServer, startS3Server } from './support/radosgw';
+
+const MiB = 1024 * 1024;
+let s3: S3TestServer;
+let fake: FakePrometheus;
+let largeDir: string;
+let large: ServerProcess;
+
+beforeAll(async () => {
+  largeDir = await fs.mkdtemp(path.join(os.tmpdir(), 'pb-s3meta-snap-'));
+  // 20 MiB of snapshot: archives of three 8 MiB parts.
+  [s3] = await Promise.all([startS3Server({ defaultEncryption: false }), makeLargeSnapshot(largeDir, GOOD_NAME, 20)]);
+  fake = await startFakePrometheus('good');
+  large = await startServer(['-prometheus_endpoint', fake.url, '-snapshot_dir', largeDir]);
+}, 240_000);
+
+afterAll(async () => {
+  await Promise.all([large?.stop(), fake?.close(), s3?.stop()]);
+  if (largeDir) await fs.rm(largeDir, { recursive: true, force: true });
+});
+
+const create = (output: string, more: string[] = []) => runCli(['create', '--server', large.url, '--output', output, '--keep-snapshot', '--json', ...more], { env: s3.env() });
+
+describe('x-amz-meta-sha256 on a multipart archive', () => {
+  it('is added after completion; the object, its ETag, storage class and KEY.sha256 stay as written', async () => {
+    const bucket = await s3.createBucket();
+    const result = await create(`s3://${bucket}/prom/`, ['--format', 'tar', '--s3-storage-class', s3.otherStorageClass]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).not.toMatch(/warning/);
+    const saved = JSON.parse(result.stdout.toString());
+    expect(saved).toMatchObject({ sha256_metadata: true, checksum_file: `${saved.path}.sha256` });
+    expect(saved.bytes).toBeGreaterThan(16 * MiB);
+    const key = saved.path.slice(`s3://${bucket}/`.length);
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    expect(head.Metadata).toEqual({ sha256: saved.sha256 });
+    expect(head.StorageClass).toBe(s3.otherStorageClass);
+    // Still the multipart object that was completed (its ETag says so), byte for byte.
+    expect(head.ETag).toMatch(/-3"$/);
+    const data = await s3.get(bucket, key);
+    expect(sha256(data)).toBe(saved.sha256);
+    expect(await readArchive(data, 'tar')).toEqual(await describeFolder(path.join(largeDir, GOOD_NAME)));
+    expect((await s3.get(bucket, `${key}.sha256`)).toString()).toBe(`${saved.sha256}  ${path.basename(key)}\n`);
+    expect(await s3.pendingUploads(bucket)).toEqual([]);
+  });
+
+  it('works for a key with spaces, unicode, ? and # (the copy source is URL-encoded), and with --no-checksum-file', async () => {
+    const bucket = await s3.createBucket();
+    const key = 'my backups/prométhéus/a?b#c.tar.zst';
+    const result = await create(`s3://${bucket}/${key}`, ['--format', 'tzst', '--no-checksum-file']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout.toString())).toMatchObject({ sha256_metadata: true, checksum_file: null });
+    expect(await s3.keys(bucket)).toEqual([key]);
+    const data = await s3.get(bucket, key);
+    expect((await s3.head(bucket, key)).metadata).toEqual({ sha256: sha256(data) });
+  });
+});
