@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { type ArchiveFormat, parseArchiveFileName, snapshotTime } from '@prombackup/contract';
 import { checksumFileFor } from './checksum-file';
-import type { KeepReason, RetentionPolicy } from './retention-policy';
+import { type KeepReason, type RetentionPolicy, describeReasons } from './retention-policy';
 
 /** A regular file as it was when the folder was read, so that removal can tell it was swapped. */
 export interface ListedFile {
@@ -167,4 +167,47 @@ export interface ForgetResult {
   ignored: IgnoredEntry[];
   kept: number;
   removed: number;
+}
+
+export function describeArchive(item: FolderArchive, keep: boolean, reasons: KeepReason[]): ForgetArchive {
+  return {
+    name: item.name,
+    snapshot_name: item.snapshotName,
+    format: item.format,
+    time: item.time.toISOString(),
+    size: item.size,
+    checksum_file: item.checksum?.name ?? null,
+    action: keep ? 'keep' : 'remove',
+    reasons,
+    outcome: 'kept',
+    checksum_outcome: item.checksum ? 'kept' : null,
+  };
+}
+
+/** What the less obvious outcomes mean, for the human output. */
+export const NOTES: Record<string, string> = {
+  vanished: 'already gone',
+  changed: 'no longer the file that was listed: left alone',
+  kept: 'its archive appeared meanwhile',
+};
+
+export function archiveLine(entry: ForgetArchive): string {
+  if (entry.action === 'keep') return `${'keep'.padEnd(12)} ${entry.name}  ${describeReasons(entry.reasons)}`;
+  const sum = entry.checksum_outcome ? ` (+ .sha256: ${entry.checksum_outcome})` : '';
+  const note = NOTES[entry.outcome] ? `  (${NOTES[entry.outcome]})` : '';
+  return `${entry.outcome.padEnd(12)} ${entry.name}${sum}${note}`;
+}
+
+/** "permission denied (EACCES)" from a Node fs error. */
+export function describeFsError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const words: Record<string, string> = {
+    ENOENT: 'no such file or folder',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+    ENOTDIR: 'not a folder',
+    EBUSY: 'busy',
+  };
+  return e?.code && words[e.code] ? `${words[e.code]} (${e.code})` : (e?.message ?? String(err));
 }

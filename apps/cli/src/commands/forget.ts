@@ -1,13 +1,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
-import { type FolderArchive, type ForgetArchive, type ForgetResult, type RemovalOutcome, entryExists, readArchiveFolder, removeListedFile } from '../archive-folder';
+import { type FolderArchive, type ForgetArchive, type ForgetResult, NOTES, type RemovalOutcome, archiveLine, describeArchive, describeFsError, entryExists, readArchiveFolder, removeListedFile } from '../archive-folder';
 import { S3_FLAGS, checkBucket, createS3Client, isS3Url, parseS3Url, s3FlagsGiven, s3Settings } from '../s3';
 import { exitOnInterrupt } from '../interruption';
 import { type BucketForgetResult, forgetInBucket } from '../s3-sync/bucket-forget';
 import { LOCK_FLAGS, PrefixLock, lockFlagsGiven, lockStaleMs } from '../s3-sync/prefix-lock';
 import { SyncBucket } from '../s3-sync/sync-bucket';
-import { type KeepReason, RETENTION_RULES, type RetentionPolicy, applyRetention, describePolicy, describeReasons } from '../retention-policy';
+import { RETENTION_RULES, type RetentionPolicy, applyRetention, describePolicy, describeReasons } from '../retention-policy';
 
 /** Beyond this past now an archive's time is not believed (a wrong clock, a stray name): kept, but not counted by any rule. */
 const FUTURE_TOLERANCE_MS = 24 * 3600_000;
@@ -211,47 +211,4 @@ export default class Forget extends Command {
     if (this.jsonEnabled() && typeof err.oclif?.exit === 'number') process.exitCode = err.oclif.exit;
     return super.catch(err);
   }
-}
-
-function describeArchive(item: FolderArchive, keep: boolean, reasons: KeepReason[]): ForgetArchive {
-  return {
-    name: item.name,
-    snapshot_name: item.snapshotName,
-    format: item.format,
-    time: item.time.toISOString(),
-    size: item.size,
-    checksum_file: item.checksum?.name ?? null,
-    action: keep ? 'keep' : 'remove',
-    reasons,
-    outcome: 'kept',
-    checksum_outcome: item.checksum ? 'kept' : null,
-  };
-}
-
-/** What the less obvious outcomes mean, for the human output. */
-const NOTES: Record<string, string> = {
-  vanished: 'already gone',
-  changed: 'no longer the file that was listed: left alone',
-  kept: 'its archive appeared meanwhile',
-};
-
-function archiveLine(entry: ForgetArchive): string {
-  if (entry.action === 'keep') return `${'keep'.padEnd(12)} ${entry.name}  ${describeReasons(entry.reasons)}`;
-  const sum = entry.checksum_outcome ? ` (+ .sha256: ${entry.checksum_outcome})` : '';
-  const note = NOTES[entry.outcome] ? `  (${NOTES[entry.outcome]})` : '';
-  return `${entry.outcome.padEnd(12)} ${entry.name}${sum}${note}`;
-}
-
-/** "permission denied (EACCES)" from a Node fs error. */
-function describeFsError(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  const words: Record<string, string> = {
-    ENOENT: 'no such file or folder',
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    EROFS: 'read-only file system',
-    ENOTDIR: 'not a folder',
-    EBUSY: 'busy',
-  };
-  return e?.code && words[e.code] ? `${words[e.code]} (${e.code})` : (e?.message ?? String(err));
 }
