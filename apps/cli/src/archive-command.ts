@@ -74,7 +74,7 @@ export abstract class ArchiveCommand<T extends typeof Command> extends ApiComman
   private target?: string;
   private file?: AtomicFile;
   private writer?: HashingFileWriter;
-  private committing?: Promise<void>;
+  private committing?: Promise<unknown>;
   private stopping?: Promise<never>;
   // What --metrics-file records: set once the flags were found good, and when the archive is saved.
   private runStarted?: number;
@@ -169,9 +169,7 @@ export abstract class ArchiveCommand<T extends typeof Command> extends ApiComman
       const label = `${name}${archiveFileName('', format)}`;
       const { id, bytes, sha256 } = await receiveInto(this.client, { name, format, level }, (size) => s3.open(size), label, this.cancel.signal);
       verify(await waitForOutcome(this.client, id), sha256, id);
-      const committing = s3.commit(sha256, force, this.archiveFlags['checksum-file']);
-      this.committing = committing.then(() => undefined);
-      const saved = await committing;
+      const saved = await (this.committing = s3.commit(sha256, force, this.archiveFlags['checksum-file']));
       this.saved = { bytes };
       if (saved.warning) process.stderr.write(`prombackup: warning: ${saved.warning}\n`);
       return { path: this.target, bytes, sha256, download_id: id, format, checksum_file: saved.checksumFile, sha256_metadata: saved.metadata };
