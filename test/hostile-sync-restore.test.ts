@@ -141,6 +141,16 @@ describe('restore from a sync folder with traps in it', () => {
     expect(oneLine(run.stderr)).toMatch(/not a regular file or folder|a file where a block folder should be/);
     await expect(fs.readdir(to)).rejects.toThrow(/ENOENT/);
   });
+  it.each([
+    ['1', /chunks\/1": not a file a block holds/],
+    ['000003', /chunks\/000003 without chunks\/000002/],
+  ])('refuses chunks/%s beside chunks/000001 (Prometheus would read the wrong segment), before writing anything', async (segment, message) => {
+    const { source, to } = await folderWith((dir) => fs.writeFile(path.join(dir, A, 'chunks', segment), 'stray'));
+    const run = await runCli(['restore', source, '--to', to]);
+    expect(run.code).toBe(1);
+    expect(oneLine(run.stderr)).toMatch(message);
+    await expect(fs.readdir(to)).rejects.toThrow(/ENOENT/);
+  });
 });
 
 describe('sync from a real server into a DIR with traps in it', () => {
