@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oneLine } from './support/backup-folder';
 import { tempDir, writeSmallSnapshot } from './support/downloads';
@@ -207,6 +207,38 @@ describe('sync from a real server into a DIR with traps in it', () => {
     expect(run.code).not.toBe(0);
     expect(oneLine(run.stderr)).toMatch(/wal/);
     expect(await fs.readdir(dir)).not.toContain(ulids[0]);
+  });
+
+  it('restore from DIR while a sync holds it is refused before writing; a sync while restores read it is refused; readers share', async () => {
+    const dir = path.join(root, 'shared');
+    expect((await sync(dir)).code).toBe(0);
+    const lockFile = path.join(dir, '.prombackup-sync.lock');
+    const hold = async (mode: '-x' | '-s') => {
+      const holder = spawn('flock', [mode, lockFile, 'sh', '-c', 'echo held; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'ignore'] });
+      await new Promise((resolve) => holder.stdout!.once('data', resolve));
+      return async () => {
+        holder.stdin!.end();
+        await new Promise((resolve) => holder.once('exit', resolve));
+      };
+    };
+    const to = path.join(await fs.mkdtemp(path.join(root, 'restore-')), 'tsdb');
+    let release = await hold('-x');
+    const refused = await runCli(['restore', dir, '--to', to]);
+    await release();
+    expect(refused.code).toBe(1);
+    expect(oneLine(refused.stderr)).toContain(`a sync is running on ${dir}`);
+    await expect(fs.readdir(to)).rejects.toThrow(/ENOENT/);
+    release = await hold('-s');
+    try {
+      const blocked = await sync(dir);
+      expect(blocked.code).toBe(1);
+      expect(oneLine(blocked.stderr)).toMatch(/or a restore is reading it/);
+      const shared = await runCli(['restore', dir, '--to', to]);
+      expect(shared.code, shared.stderr).toBe(0);
+    } finally {
+      await release();
+    }
+    expect((await fs.readdir(to)).filter((n) => /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/.test(n))).toEqual(expect.arrayContaining(ulids));
   });
 
   it('two syncs started at the same instant: one runs, the other is refused, DIR ends complete', async () => {

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { type ArchivedBlock, ArchiveError, type BlockFile, BlockEntryError, MAX_META_BYTES, completeBlock, parseBlockMeta, placeEntry, sha256OfFile } from '../tsdb';
+import { lockDirForReading } from '../sync/dir-lock';
+import { type ArchivedBlock, ArchiveError, type BlockFile, BlockEntryError, type HeldLock, MAX_META_BYTES, completeBlock, parseBlockMeta, placeEntry, sha256OfFile } from '../tsdb';
 import type { BlockStaging } from './block-staging';
 import type { RestoreSource, SourceListing } from './restore-source';
 
@@ -15,6 +16,11 @@ export class FolderSource implements RestoreSource {
   readonly archive = false;
 
   constructor(readonly path: string) {}
+
+  /** A shared hold on the sync lock: restores read together, a sync neither runs nor starts meanwhile. */
+  lock(): Promise<HeldLock | undefined> {
+    return lockDirForReading(this.path);
+  }
 
   async list(hashBlocks: Set<string>, _sha256: boolean, signal: AbortSignal) {
     const blocks: ArchivedBlock[] = [];

@@ -40,8 +40,25 @@ export interface HeldLock {
 export async function lockTsdb(dir: string, options: LockOptions): Promise<HeldLock> {
   const promLock = path.join(dir, PROMETHEUS_LOCK_FILE);
   const own = options.own && path.join(dir, options.own.file);
-  const inner = ['-n', '-o', '-E', String(PROMETHEUS_BUSY), promLock, 'sh', '-c', 'echo locked; exec cat >/dev/null'];
+  const inner = ['-n', '-o', '-E', String(PROMETHEUS_BUSY), promLock, ...HOLD];
   const args = own ? ['-n', '-o', '-E', String(OWN_BUSY), own, 'flock', ...inner] : inner;
+  return holdFlock(args, own ? [own, promLock] : [promLock], options.by, (code) => {
+    if (code === OWN_BUSY) return new TsdbBusyError(options.own!.busy);
+    if (code === PROMETHEUS_BUSY) return new TsdbBusyError(`${dir} is in use: ${promLock} is locked by another process (a running Prometheus?); stop it first`);
+    return undefined;
+  }, dir);
+}
+
+/** A shared flock(2) on `file` (created when missing), held as lockTsdb holds its locks: other shared holders are let in, an exclusive one refuses us with `busy`. */
+export async function lockShared(file: string, by: string, busy: string): Promise<HeldLock> {
+  return holdFlock(['-s', '-n', '-o', '-E', String(OWN_BUSY), file, ...HOLD], [file], by, (code) => (code === OWN_BUSY ? new TsdbBusyError(busy) : undefined), path.dirname(file));
+}
+
+/** What each flock(1) runs while it holds its lock: says so, then waits for our pipe to close. */
+const HOLD = ['sh', '-c', 'echo locked; exec cat >/dev/null'];
+
+/** Runs flock(1) with `args` until its "locked"; `busy` turns its exit code into the refusal to throw, if it is one. */
+async function holdFlock(args: string[], files: string[], by: string, busy: (code: number | null) => Error | undefined, dir: string): Promise<HeldLock> {
   const child = spawn('flock', args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
@@ -49,17 +66,13 @@ export async function lockTsdb(dir: string, options: LockOptions): Promise<HeldL
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     child.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'ENOENT' ? new Error(`flock (from util-linux) is not installed; ${options.by} needs it to take the lock Prometheus takes`) : err),
+      reject(err.code === 'ENOENT' ? new Error(`flock (from util-linux) is not installed; ${by} needs it to take the lock Prometheus takes`) : err),
     );
     child.stdout!.once('data', () => resolve());
-    void exited.then((code) => {
-      if (code === OWN_BUSY) reject(new TsdbBusyError(options.own!.busy));
-      else if (code === PROMETHEUS_BUSY) reject(new TsdbBusyError(`${dir} is in use: ${promLock} is locked by another process (a running Prometheus?); stop it first`));
-      else reject(new Error(`could not lock ${dir}: flock exited with ${code}${stderr ? `: ${stderr.trim()}` : ''}`));
-    });
+    void exited.then((code) => reject(busy(code) ?? new Error(`could not lock ${dir}: flock exited with ${code}${stderr ? `: ${stderr.trim()}` : ''}`)));
   });
   return {
-    files: own ? [own, promLock] : [promLock],
+    files,
     release: async () => {
       child.stdin!.end();
       await exited;
@@ -102,7 +115,7 @@ export async function processesUsing(dir: string, ignore: string[] = []): Promis
 }
 
 /** Throws TsdbBusyError when a process has a file under `dir` open (see processesUsing). */
-export async function refuseIfInUse(dir: string, lock: HeldLock | undefined): Promise<void> {
+export async function refuseIfInUse(dir: string, lock: Pick<HeldLock, 'files'> | undefined): Promise<void> {
   const users = await processesUsing(dir, lock?.files ?? []);
   if (users.length > 0) throw new TsdbBusyError(`${dir} is in use: ${users.join('; ')}; stop Prometheus first`);
 }
