@@ -18,7 +18,7 @@ const SNAPSHOT = '20261207T120000Z-0123456789abcdef';
 const A = '01HAAAAAAAAAAAAAAAAAAAAAAA';
 
 /** A prombackup server that takes snapshots as asked but lists `blocks` as the snapshot's contents, and refuses every download. */
-async function lyingServer(blocks: unknown[]): Promise<{ url: string; downloads: string[]; close(): Promise<void> }> {
+async function lyingServer(blocks: unknown[], other: unknown[] = []): Promise<{ url: string; downloads: string[]; close(): Promise<void> }> {
   const downloads: string[] = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
@@ -27,7 +27,7 @@ async function lyingServer(blocks: unknown[]): Promise<{ url: string; downloads:
       res.end(JSON.stringify(body));
     };
     if (req.method === 'POST' && url.pathname === '/api/snapshot') return json(303, { name: SNAPSHOT }, { Location: `./download?name=${SNAPSHOT}` });
-    if (req.method === 'GET' && url.pathname === '/api/snapshot_contents') return json(200, { name: SNAPSHOT, blocks, other: [] });
+    if (req.method === 'GET' && url.pathname === '/api/snapshot_contents') return json(200, { name: SNAPSHOT, blocks, other });
     if (req.method === 'DELETE' && url.pathname === '/api/snapshot') return json(200, { name: SNAPSHOT });
     if (url.pathname === '/api/download') downloads.push(url.search);
     return json(400, { statusCode: 400, message: 'no' });
@@ -89,6 +89,24 @@ describe('sync against a server whose listing names something other than a block
       expect(oneLine(run.stderr)).toMatch(/snapshot.s listing names .* which is not a block ULID/);
       expect(server.downloads).toEqual([]);
       expect((await fs.readdir(dir)).filter((n) => n.startsWith('.prombackup-tmp-'))).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a block the server could not list (its meta.json unreadable there, so under other): warned about and in --json, and the copy in DIR kept', async () => {
+    const dir = path.join(await fs.mkdtemp(path.join(root, 'case-')), 'backup');
+    const gone = '01HCCCCCCCCCCCCCCCCCCCCCCC';
+    await plant(path.join(dir, A));
+    await plant(path.join(dir, gone));
+    const server = await lyingServer([], [{ name: A, type: 'directory', size: 3 }, { name: 'chunks_head', type: 'directory', size: 0 }]);
+    try {
+      const run = await runCli(['sync', dir, '--server', server.url, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(oneLine(run.stderr)).toContain(`warning: block ${A} is in the snapshot, but the server could not read its meta.json`);
+      expect(JSON.parse(run.stdout.toString())).toMatchObject({ unreadable_blocks: [{ ulid: A, earlier_copy_kept: true }], removed: { blocks: 1 } });
+      expect(await fs.readFile(path.join(dir, A, 'chunks', '000001'), 'utf8')).toBe('precious');
+      expect(await fs.readdir(dir)).not.toContain(gone);
     } finally {
       await server.close();
     }

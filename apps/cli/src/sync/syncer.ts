@@ -86,7 +86,7 @@ export class Syncer {
   }
 
   /** What DIR needs to become a copy of the snapshot's blocks. */
-  async plan(blocks: readonly BlockDto[]): Promise<SyncPlan> {
+  async plan(blocks: readonly BlockDto[], unlisted: readonly string[] = []): Promise<SyncPlan> {
     // A snapshot has no wal/ or chunks_head/: with them DIR is a data folder a Prometheus ran on, whose own blocks sync would remove.
     for (const name of PROMETHEUS_ONLY) {
       if (await fs.lstat(path.join(this.dir, name)).then(() => true, () => false)) {
@@ -99,7 +99,7 @@ export class Syncer {
     // Refused before any download: the block could never be renamed onto it, and it is not sync's to remove.
     const taken = blocks.find((b) => local.notFolders.includes(b.ulid));
     if (taken) throw new Error(`${path.join(this.dir, taken.ulid)} is not a block folder (a file or a link), but the snapshot has that block; sync never replaces it: move it away`);
-    return planSync(blocks, local.blocks);
+    return planSync(blocks, local.blocks, unlisted);
   }
 
   /** Downloads and puts in place every block of the plan, then removes what the snapshot no longer has. */
