@@ -1,11 +1,11 @@
 // sync, restore and verify attacked: a server that lies in its listing, a DIR with traps in it,
-// sources with oversized or appended parts. Each test says what must hold; none may cost data
+// sources with oversized or appended parts (a sync folder's traps: hostile-restore-folder.test.ts). Each test says what must hold; none may cost data
 // outside DIR or a complete block inside it.
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oneLine } from './support/backup-folder';
 import { tempDir, writeSmallSnapshot } from './support/downloads';
@@ -18,7 +18,7 @@ const SNAPSHOT = '20261207T120000Z-0123456789abcdef';
 const A = '01HAAAAAAAAAAAAAAAAAAAAAAA';
 
 /** A prombackup server that takes snapshots as asked but lists `blocks` as the snapshot's contents, and refuses every download. */
-async function lyingServer(blocks: unknown[]): Promise<{ url: string; downloads: string[]; close(): Promise<void> }> {
+async function lyingServer(blocks: unknown[], other: unknown[] = []): Promise<{ url: string; downloads: string[]; close(): Promise<void> }> {
   const downloads: string[] = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
@@ -27,7 +27,7 @@ async function lyingServer(blocks: unknown[]): Promise<{ url: string; downloads:
       res.end(JSON.stringify(body));
     };
     if (req.method === 'POST' && url.pathname === '/api/snapshot') return json(303, { name: SNAPSHOT }, { Location: `./download?name=${SNAPSHOT}` });
-    if (req.method === 'GET' && url.pathname === '/api/snapshot_contents') return json(200, { name: SNAPSHOT, blocks, other: [] });
+    if (req.method === 'GET' && url.pathname === '/api/snapshot_contents') return json(200, { name: SNAPSHOT, blocks, other });
     if (req.method === 'DELETE' && url.pathname === '/api/snapshot') return json(200, { name: SNAPSHOT });
     if (url.pathname === '/api/download') downloads.push(url.search);
     return json(400, { statusCode: 400, message: 'no' });
@@ -93,53 +93,23 @@ describe('sync against a server whose listing names something other than a block
       await server.close();
     }
   });
-});
 
-describe('restore from a sync folder with traps in it', () => {
-  let root: string;
-  beforeAll(async () => {
-    root = await tempDir('pb-hostile-restore-');
-  });
-  afterAll(async () => {
-    await fs.rm(root, { recursive: true, force: true });
-  });
-
-  async function folderWith(setUp: (source: string) => Promise<void>): Promise<{ source: string; to: string }> {
-    const base = await fs.mkdtemp(path.join(root, 'case-'));
-    const source = path.join(base, 'sync');
-    await plant(path.join(source, A));
-    await fs.writeFile(path.join(source, A, 'index'), 'index');
-    await setUp(source);
-    return { source, to: path.join(base, 'tsdb') };
-  }
-
-  it('refuses a meta.json of 3 GiB (sparse) with the size limit, without reading it', async () => {
-    const { source, to } = await folderWith(async (dir) => {
-      const second = path.join(dir, '01HBBBBBBBBBBBBBBBBBBBBBBB');
-      await plant(second);
-      await fs.writeFile(path.join(second, 'index'), 'index');
-      await fs.truncate(path.join(second, 'meta.json'), 3 * 1024 ** 3);
-    });
-    const run = await runCli(['restore', source, '--to', to]);
-    expect(run.code).not.toBe(0);
-    expect(oneLine(run.stderr)).toMatch(/meta\.json is larger than any meta\.json/);
-    await expect(fs.readdir(to)).rejects.toThrow(/ENOENT/);
-  });
-
-  it.each([
-    ['a link to a block elsewhere', (dir: string) => fs.symlink(path.join(dir, A), path.join(dir, '01HBBBBBBBBBBBBBBBBBBBBBBB'))],
-    ['a file named like a block', (dir: string) => fs.writeFile(path.join(dir, '01HBBBBBBBBBBBBBBBBBBBBBBB'), 'x')],
-    ['a link as a chunk segment', (dir: string) => fs.symlink('/etc/passwd', path.join(dir, A, 'chunks', '000002'))],
-    ['a FIFO as the index', async (dir: string) => {
-      await fs.rm(path.join(dir, A, 'index'));
-      await new Promise((resolve, reject) => execFile('mkfifo', [path.join(dir, A, 'index')], (e) => (e ? reject(e) : resolve(undefined))));
-    }],
-  ])('refuses %s before writing anything', async (_what, trap) => {
-    const { source, to } = await folderWith(trap);
-    const run = await runCli(['restore', source, '--to', to]);
-    expect(run.code).not.toBe(0);
-    expect(oneLine(run.stderr)).toMatch(/not a regular file or folder|a file where a block folder should be/);
-    await expect(fs.readdir(to)).rejects.toThrow(/ENOENT/);
+  it('a block the server could not list (its meta.json unreadable there, so under other): warned about and in --json, and the copy in DIR kept', async () => {
+    const dir = path.join(await fs.mkdtemp(path.join(root, 'case-')), 'backup');
+    const gone = '01HCCCCCCCCCCCCCCCCCCCCCCC';
+    await plant(path.join(dir, A));
+    await plant(path.join(dir, gone));
+    const server = await lyingServer([], [{ name: A, type: 'directory', size: 3 }, { name: 'chunks_head', type: 'directory', size: 0 }]);
+    try {
+      const run = await runCli(['sync', dir, '--server', server.url, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(oneLine(run.stderr)).toContain(`warning: block ${A} is in the snapshot, but the server could not read its meta.json`);
+      expect(JSON.parse(run.stdout.toString())).toMatchObject({ unreadable_blocks: [{ ulid: A, earlier_copy_kept: true }], removed: { blocks: 1 } });
+      expect(await fs.readFile(path.join(dir, A, 'chunks', '000001'), 'utf8')).toBe('precious');
+      expect(await fs.readdir(dir)).not.toContain(gone);
+    } finally {
+      await server.close();
+    }
   });
 });
 
@@ -197,6 +167,38 @@ describe('sync from a real server into a DIR with traps in it', () => {
     expect(run.code).not.toBe(0);
     expect(oneLine(run.stderr)).toMatch(/wal/);
     expect(await fs.readdir(dir)).not.toContain(ulids[0]);
+  });
+
+  it('restore from DIR while a sync holds it is refused before writing; a sync while restores read it is refused; readers share', async () => {
+    const dir = path.join(root, 'shared');
+    expect((await sync(dir)).code).toBe(0);
+    const lockFile = path.join(dir, '.prombackup-sync.lock');
+    const hold = async (mode: '-x' | '-s') => {
+      const holder = spawn('flock', [mode, lockFile, 'sh', '-c', 'echo held; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'ignore'] });
+      await new Promise((resolve) => holder.stdout!.once('data', resolve));
+      return async () => {
+        holder.stdin!.end();
+        await new Promise((resolve) => holder.once('exit', resolve));
+      };
+    };
+    const to = path.join(await fs.mkdtemp(path.join(root, 'restore-')), 'tsdb');
+    let release = await hold('-x');
+    const refused = await runCli(['restore', dir, '--to', to]);
+    await release();
+    expect(refused.code).toBe(1);
+    expect(oneLine(refused.stderr)).toContain(`a sync is running on ${dir}`);
+    await expect(fs.readdir(to)).rejects.toThrow(/ENOENT/);
+    release = await hold('-s');
+    try {
+      const blocked = await sync(dir);
+      expect(blocked.code).toBe(1);
+      expect(oneLine(blocked.stderr)).toMatch(/or a restore is reading it/);
+      const shared = await runCli(['restore', dir, '--to', to]);
+      expect(shared.code, shared.stderr).toBe(0);
+    } finally {
+      await release();
+    }
+    expect((await fs.readdir(to)).filter((n) => /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/.test(n))).toEqual(expect.arrayContaining(ulids));
   });
 
   it('two syncs started at the same instant: one runs, the other is refused, DIR ends complete', async () => {

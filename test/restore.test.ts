@@ -232,6 +232,16 @@ describe('restore refuses, and leaves TSDB_DIR as it was', () => {
     await expectRefused([path.join(work, 'nope.tar')], to, /does not exist/, 2);
     await expectRefused(['/dev/null'], to, /neither an archive file nor a folder/, 2);
     await expectRefused([to], to, /the same folder/, 2);
+    // The same folder through a link is the same folder too.
+    const viaLink = path.join(await freshDir('link'), 'to');
+    await fs.symlink(to, viaLink);
+    await expectRefused([to], viaLink, /the same folder/, 2);
+    // A link to nothing: said plainly, before the archive is read; the link stays as it was.
+    const dangling = path.join(await freshDir('dangling'), 'tsdb');
+    await fs.symlink(path.join(work, 'nowhere'), dangling);
+    await expectRefused([archives.tar], dangling, new RegExp(`--to ${dangling} is a link to .*nowhere, which does not exist`), 2);
+    expect(await fs.readlink(dangling)).toBe(path.join(work, 'nowhere'));
+    expect(await fs.readdir(path.dirname(dangling))).toEqual(['tsdb']);
     const noTo = await runCli(['restore', archives.tar]);
     expect(noTo.code).toBe(2);
     expect(noTo.stderr).toMatch(/Missing required flag to/);

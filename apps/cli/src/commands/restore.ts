@@ -54,6 +54,10 @@ export default class Restore extends LocalCommand {
     const until = time(flags.until, 'until');
     if (from !== undefined && until !== undefined && from > until) usage('--from is after --until');
     const to = path.resolve(flags.to);
+    // A link to nothing would fail deep inside the restore with a bare ENOENT; said here, before anything is read.
+    if ((await fs.lstat(to).then((s) => s.isSymbolicLink(), () => false)) && !(await fs.stat(to).then(() => true, () => false))) {
+      usage(`--to ${to} is a link to ${await fs.readlink(to)}, which does not exist; create that folder, or give --to the folder itself`);
+    }
     const source = isS3Url(args.source) ? await this.s3Source(args.source, flags) : await this.sourceAt(path.resolve(args.source), to, flags);
 
     const restorer = new Restorer({ source, to, verify: flags.verify, from, until, note: (line) => this.log(line) });
@@ -83,7 +87,8 @@ export default class Restore extends LocalCommand {
     if (given.length > 0) this.error(`${given.join(', ')} only apply to an s3:// SOURCE`, { exit: 2 });
     const stats = await fs.stat(sourcePath).catch(() => this.error(`${sourcePath} does not exist`, { exit: 2 }));
     if (stats.isDirectory()) {
-      if (sourcePath === to) this.error('SOURCE and --to are the same folder', { exit: 2 });
+      const real = (p: string) => fs.realpath(p).catch(() => p);
+      if (sourcePath === to || (await real(sourcePath)) === (await real(to))) this.error('SOURCE and --to are the same folder', { exit: 2 });
       return new FolderSource(sourcePath);
     }
     if (!stats.isFile()) this.error(`${sourcePath} is neither an archive file nor a folder`, { exit: 2 });

@@ -13,7 +13,9 @@ import { SyncBucket } from '../s3-sync/sync-bucket';
 import { type Removal, removeSnapshot } from '../snapshot-removal';
 import { DirBusyError, lockDir } from '../sync/dir-lock';
 import { LocalSyncTarget } from '../sync/local-target';
+import type { SyncPlan } from '../sync/sync-plan';
 import type { SyncTarget } from '../sync/sync-target';
+import { isUlid } from '../tsdb';
 import { type SyncTallies, Syncer } from '../sync/syncer';
 import { DEFAULT_SNAPSHOT_TIMEOUT, snapshotTimeoutMs, takeSnapshot } from '../take-snapshot';
 
@@ -28,6 +30,8 @@ export interface SyncResult extends SyncTallies {
   listing_bytes: number;
   seconds: number;
   snapshot_removed: boolean;
+  /** Blocks of the snapshot the server could not list (their meta.json unreadable there): not synced; an earlier copy is kept. */
+  unreadable_blocks: { ulid: string; earlier_copy_kept: boolean }[];
 }
 
 /** As create: how long a snapshot still held by a download the CLI broke off is retried for removal. */
@@ -88,10 +92,17 @@ export default class Sync extends ApiCommand<typeof Sync> {
       const name = (this.snapshotName = await takeSnapshot(this.client, this.flags['skip-head'], this.flags.format, snapshotTimeout));
       let tallies: SyncTallies;
       let listingBytes: number;
+      let plan: SyncPlan;
       try {
         const contents = await this.contentsOf(name);
         listingBytes = Buffer.byteLength(JSON.stringify(contents));
-        const plan = await target.plan(contents.blocks);
+        // A ULID folder the server lists among `other` is a block whose meta.json it could not read: it cannot be synced, and must not pass unseen.
+        const unlisted = contents.other.filter((o) => o.type === 'directory' && isUlid(o.name)).map((o) => o.name);
+        plan = await target.plan(contents.blocks, unlisted);
+        for (const u of plan.unreadable) {
+          // Written directly: with --json oclif silences logToStderr, and this must reach the operator.
+          process.stderr.write(`prombackup: warning: block ${u.ulid} is in the snapshot, but the server could not read its meta.json (missing, damaged or not this block's): it is not synced${u.earlier_copy_kept ? `; the copy in ${dir} is kept` : ''}\n`);
+        }
         for (const b of plan.fetch) if (b.action === 'replace') this.logToStderr(`block ${b.ulid} differs from the snapshot's (${b.reason}): replacing it`);
         tallies = await target.apply(name, contents.blocks, plan);
       } catch (err) {
@@ -99,7 +110,7 @@ export default class Sync extends ApiCommand<typeof Sync> {
         throw err;
       }
       const removal = await this.dropSnapshot(name);
-      const result: SyncResult = { dir, snapshot_name: name, format: this.flags.format, ...tallies, listing_bytes: listingBytes, seconds: (Date.now() - started) / 1000, snapshot_removed: removal?.removed === true };
+      const result: SyncResult = { dir, snapshot_name: name, format: this.flags.format, ...tallies, listing_bytes: listingBytes, seconds: (Date.now() - started) / 1000, snapshot_removed: removal?.removed === true, unreadable_blocks: plan.unreadable };
       this.report(result);
       return result;
     } finally {
@@ -180,7 +191,8 @@ export default class Sync extends ApiCommand<typeof Sync> {
           ? `uploaded ${formatBytes(r.uploaded_bytes ?? 0)}, kept ${t(r.kept)}${r.left.blocks ? `, ${t(r.left)} no longer named (they stay for older manifests until forget)` : ''}; ` +
             `${r.manifest} names ${t(r.total)}`
           : `kept ${t(r.kept)}, removed ${t(r.removed)}${r.left.blocks ? `, left ${t(r.left)} the snapshot no longer has (--keep-removed)` : ''}; now ${t(r.total)}`) +
-        ` from snapshot ${r.snapshot_name} in ${r.seconds.toFixed(1)}s${r.snapshot_removed ? '; snapshot removed from the server' : ''}`,
+        ` from snapshot ${r.snapshot_name} in ${r.seconds.toFixed(1)}s${r.snapshot_removed ? '; snapshot removed from the server' : ''}` +
+        (r.unreadable_blocks.length ? `; NOT synced: ${r.unreadable_blocks.map((u) => u.ulid).join(', ')} (meta.json unreadable on the server, see above)` : ''),
     );
   }
 

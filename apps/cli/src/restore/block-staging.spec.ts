@@ -51,6 +51,23 @@ describe('BlockStaging', () => {
     await expect(staging.settle()).rejects.toThrow('damaged');
   });
 
+  it("copies a sync folder's file with the mode a written file gets, never the source's (setuid, world-writable, owner-only)", async () => {
+    const source = path.join(root, 'source');
+    await fs.mkdir(source);
+    for (const [name, mode] of [['index', 0o4755], ['meta.json', 0o700], ['chunks-000001', 0o777]] as const) {
+      await fs.writeFile(path.join(source, name), 'x');
+      await fs.chmod(path.join(source, name), mode);
+    }
+    const to = path.join(root, 'tsdb');
+    await fs.mkdir(to);
+    const staging = new BlockStaging(to);
+    await staging.copy(A, 3, 'index', path.join(source, 'index'), 0);
+    await staging.copy(A, 3, 'meta.json', path.join(source, 'meta.json'), 0);
+    await staging.copy(A, 3, 'chunks/000001', path.join(source, 'chunks-000001'), 0);
+    await staging.settle();
+    for (const file of ['index', 'meta.json', 'chunks/000001']) expect((await fs.stat(path.join(to, A, file))).mode & 0o7777, file).toBe(0o644);
+  });
+
   it('removes the temporary folders of restores whose process is gone, and only those', async () => {
     await fs.mkdir(path.join(root, `.prombackup-restore-${A}-999999999-abcd`));
     await fs.mkdir(path.join(root, `.prombackup-restore-${B}-${process.ppid}-abcd`));

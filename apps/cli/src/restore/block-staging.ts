@@ -48,7 +48,11 @@ export class BlockStaging {
   /** write() for a file on disk (a sync folder): copied by the kernel, or cloned where the file system can. */
   async copy(ulid: string, expected: number, file: string, source: string, mtimeMs: number): Promise<void> {
     const block = await this.begin(ulid, expected);
-    await fs.copyFile(source, path.join(block.temp, file), fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
+    const target = path.join(block.temp, file);
+    await fs.copyFile(source, target, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
+    // copyFile gives the copy the source's mode: a setuid, world-writable or owner-only file in a
+    // sync folder must not come out that way in TSDB_DIR, but as every restored file does.
+    await fs.chmod(target, 0o644);
     await this.written(ulid, block, file, mtimeMs);
   }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { type ArchivedBlock, ArchiveError, type BlockFile, BlockEntryError, MAX_META_BYTES, completeBlock, parseBlockMeta, placeEntry, sha256OfFile } from '../tsdb';
+import { lockDirForReading } from '../sync/dir-lock';
+import { type ArchivedBlock, ArchiveError, type BlockFile, BlockEntryError, type HeldLock, MAX_META_BYTES, completeBlock, parseBlockMeta, placeEntry, sha256OfFile } from '../tsdb';
 import type { BlockStaging } from './block-staging';
 import type { RestoreSource, SourceListing } from './restore-source';
 
@@ -16,6 +17,11 @@ export class FolderSource implements RestoreSource {
 
   constructor(readonly path: string) {}
 
+  /** A shared hold on the sync lock: restores read together, a sync neither runs nor starts meanwhile. */
+  lock(): Promise<HeldLock | undefined> {
+    return lockDirForReading(this.path);
+  }
+
   async list(hashBlocks: Set<string>, _sha256: boolean, signal: AbortSignal) {
     const blocks: ArchivedBlock[] = [];
     const skipped: string[] = [];
@@ -24,7 +30,9 @@ export class FolderSource implements RestoreSource {
     for (const name of (await fs.readdir(this.path)).sort()) {
       signal.throwIfAborted();
       if (SYNC_OWN.test(name)) continue;
-      const block = await this.readBlock(name, skipped);
+      const block = await this.readBlock(name, skipped).catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'ENOENT' ? new ArchiveError(`${err.path} vanished while restore read ${this.path} (another program is changing it); nothing was restored`) : err;
+      });
       if (!block) continue;
       blocks.push(block);
       bytes += block.bytes;
@@ -77,9 +85,12 @@ export class FolderSource implements RestoreSource {
       for (const file of block.files) {
         signal.throwIfAborted();
         const source = path.join(this.path, block.ulid, file.path);
-        const stats = await fs.lstat(source);
+        const vanished = (err: NodeJS.ErrnoException) => {
+          throw err.code === 'ENOENT' && err.path === source ? new ArchiveError(`${source} vanished since it was checked; nothing more is restored from ${this.path}`) : err;
+        };
+        const stats = await fs.lstat(source).catch(vanished);
         if (!stats.isFile() || stats.size !== file.size) throw new ArchiveError(`${source} changed since it was checked; nothing more is restored from ${this.path}`);
-        await staging.copy(block.ulid, block.files.length, file.path, source, file.mtimeMs);
+        await staging.copy(block.ulid, block.files.length, file.path, source, file.mtimeMs).catch(vanished);
       }
     }
   }

@@ -15,6 +15,13 @@ describe('restore planning', () => {
     }
   });
 
+  it('refuses an RFC 3339 time with a day, hour, minute or zone that does not exist, which Date.parse rolls over silently', () => {
+    for (const bad of ['2024-02-30T00:00:00Z', '2023-02-29T00:00:00Z', '2024-04-31T00:00:00Z', '2024-01-01T24:00:00Z', '2024-01-01T10:60:00Z', '2024-01-01T00:00:00+24:00', '2024-01-01T00:00:00+02:60']) {
+      expect(() => parseTime(bad, 'from'), bad).toThrow(/--from .* is not a time/);
+    }
+    expect(parseTime('2024-02-29T23:59:59-23:59', 'from')).toBe(Date.UTC(2024, 2, 1, 23, 58, 59));
+  });
+
   it('keeps blocks that share any time with the range; a block ends just before its maxTime', () => {
     const b = block('A', 1000, 2000);
     expect(inRange(b)).toBe(true);

@@ -10,8 +10,16 @@ export const RETENTION_MARGIN_DAYS = 30;
  */
 export function parseTime(value: string, flag: string): number {
   if (/^\d{1,12}(\.\d{1,9})?$/.test(value)) return Math.round(Number(value) * 1000);
-  const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
-  const ms = rfc3339.test(value) ? Date.parse(value.replace(' ', 'T')) : NaN;
+  const rfc3339 = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d{1,9})?([Zz]|([+-])(\d{2}):(\d{2}))$/;
+  const m = rfc3339.exec(value);
+  let ms = m ? Date.parse(value.replace(' ', 'T')) : NaN;
+  if (m && !Number.isNaN(ms)) {
+    // Date.parse rolls 2024-02-30 over into March and 24:00 into the next day: the time, read
+    // back in the zone given, must show the same date and clock, and the zone must be a real one.
+    const offsetMin = m[5] ? (m[5] === '-' ? -1 : 1) * (Number(m[6]) * 60 + Number(m[7])) : 0;
+    const shown = new Date(Math.floor(ms / 1000) * 1000 + offsetMin * 60_000).toISOString();
+    if (shown.slice(0, 10) !== m[1] || shown.slice(11, 19) !== m[2] || (m[5] && (Number(m[6]) > 23 || Number(m[7]) > 59))) ms = NaN;
+  }
   if (Number.isNaN(ms)) throw new Error(`--${flag} ${JSON.stringify(value)} is not a time: give Unix seconds (1700000000) or RFC 3339 (2024-01-02T03:04:05Z)`);
   return ms;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { type ArchiveListing, type ArchivedBlock, ArchiveError, type BlockMeta, type Compression, type FileVisit, type ReadOptions, readBlockArchive, sniffFile } from '../tsdb';
+import { type ArchiveListing, type ArchivedBlock, ArchiveError, type BlockMeta, type Compression, type FileVisit, type HeldLock, type ReadOptions, readBlockArchive, sniffFile } from '../tsdb';
 import type { BesideStaging } from './beside-staging';
 import { readChecksumFile } from '../checksum-file';
 import type { BlockStaging } from './block-staging';
@@ -33,6 +33,8 @@ export interface RestoreSource {
   readonly archive: boolean;
   /** The SHA-256 that SOURCE.sha256 records, if there is one (archives only). */
   checksum?(): Promise<string | undefined>;
+  /** Held from before the first read to the end of the restore, so that nothing changes the source meanwhile (a sync folder: no sync runs on it). */
+  lock?(): Promise<HeldLock | undefined>;
   /** Pass 1: reads and checks everything, and hashes each file of the blocks in `hashBlocks` (to compare with blocks already there). */
   list(hashBlocks: Set<string>, sha256: boolean, signal: AbortSignal): Promise<Listed>;
   /** Pass 2: writes every file of the `chosen` blocks through `staging`. */

@@ -52,6 +52,8 @@ export class BlockConflictError extends Error {}
 export class Restorer {
   private readonly abort = new AbortController();
   private lock?: HeldLock;
+  /** The source's own lock (a sync folder's), held from before the first read to the end. */
+  private sourceLock?: HeldLock;
   private staging?: BlockStaging;
   private beside?: BesideStaging;
 
@@ -69,8 +71,9 @@ export class Restorer {
       return true;
     }, () => false);
     try {
+      this.sourceLock = await source.lock?.();
       if (exists && (await fs.lstat(path.join(to, PROMETHEUS_LOCK_FILE)).then(() => true, () => false))) this.lock = await lockTsdb(to, { by: 'restore' });
-      if (exists) await refuseIfInUse(to, this.lock);
+      if (exists) await refuseIfInUse(to, this.heldFiles());
       const { blocks: byUlid, notFolders } = await readTsdbBlocks(to);
       const existing = [...byUlid.values()];
 
@@ -146,12 +149,17 @@ export class Restorer {
     const { to, note } = this.o;
     await fs.mkdir(to, { recursive: true });
     this.lock ??= await lockTsdb(to, { by: 'restore' });
-    await refuseIfInUse(to, this.lock);
+    await refuseIfInUse(to, this.heldFiles());
     for (const stale of await BlockStaging.removeStale(to)) note(`removed ${stale}, left by an interrupted restore`);
     if (this.beside) return this.beside.place([...chosen]);
     this.staging = new BlockStaging(to);
     await this.o.source.copy(listing, chosen, this.staging, this.abort.signal);
     await this.staging.settle();
+  }
+
+  /** Our own lock files (TSDB_DIR's, and the source's, which may lie inside it), which our flock processes hold open. */
+  private heldFiles(): { files: string[] } {
+    return { files: [...(this.lock?.files ?? []), ...(this.sourceLock?.files ?? [])] };
   }
 
   private async differenceFrom(local: TsdbBlock, incoming: Map<string, string>): Promise<string | undefined> {
@@ -166,9 +174,9 @@ export class Restorer {
     await this.beside?.discard();
     // Folders of ours that a stop caught while they were being made, before their owner knew them.
     this.removeOwnNow();
-    const lock = this.lock;
-    this.lock = undefined;
-    await lock?.release();
+    const locks = [this.lock, this.sourceLock];
+    this.lock = this.sourceLock = undefined;
+    for (const lock of locks) await lock?.release();
   }
 
   private removeOwnNow(): void {
@@ -182,5 +190,6 @@ export class Restorer {
     this.beside?.discardNow();
     this.removeOwnNow();
     this.lock?.releaseNow();
+    this.sourceLock?.releaseNow();
   }
 }

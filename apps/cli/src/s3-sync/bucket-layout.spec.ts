@@ -29,6 +29,8 @@ describe('sync manifests and markers', () => {
     ['no index', block([file('meta.json'), file('chunks/000001')]), /lists no index/],
     ['a bad hash', block([file('meta.json'), { ...file('index'), sha256: 'xyz' }]), /no valid sha256/],
     ['a file twice', block([file('meta.json'), file('index'), file('index')]), /listed twice/],
+    ['chunks/1 beside chunks/000001', block([file('meta.json'), file('index'), file('chunks/000001'), file('chunks/1')]), /chunks\/1": not a file a block holds/],
+    ['a gap in the chunk segments', block([file('meta.json'), file('index'), file('chunks/000001'), file('chunks/000003')]), /chunks\/000003 without chunks\/000002/],
   ])('refuses a manifest with %s', (_what, bad, message) => {
     expect(() => parseManifest(serializeManifest(NAME, [bad]), 'm')).toThrow(message);
   });

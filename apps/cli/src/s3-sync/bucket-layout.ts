@@ -1,7 +1,7 @@
 // How `sync s3://BUCKET/PREFIX` lays a TSDB out in a bucket, and the JSON it writes there.
 import { createHash } from 'node:crypto';
 import { isSnapshotName } from '@prombackup/contract';
-import { isUlid, placeEntry, splitEntryName } from '../tsdb';
+import { isUlid, placeEntry, segmentGap, splitEntryName } from '../tsdb';
 
 /**
  * PREFIX/blocks/ULID/PATH.MTIME_MS-SIZE: one object per block file. The key carries the file's
@@ -154,4 +154,6 @@ function checkBlock(block: StoredBlock, where: string): void {
     if (file.key !== fileKey(block.ulid, file)) bad(`${name} has key ${JSON.stringify(file.key)}, expected ${fileKey(block.ulid, file)}`);
   }
   for (const needed of ['meta.json', 'index']) if (!paths.has(needed)) bad(`block ${block.ulid} lists no ${needed}`);
+  const gap = segmentGap(paths);
+  if (gap) bad(`block ${block.ulid}: ${gap}`);
 }

@@ -49,7 +49,7 @@ export class S3Syncer implements SyncTarget {
     return aborted.map((key) => `aborted the unfinished upload of ${this.bucket.url(key)}, left behind by a sync that did not end`);
   }
 
-  async plan(blocks: readonly BlockDto[]): Promise<SyncPlan> {
+  async plan(blocks: readonly BlockDto[], unlisted: readonly string[] = []): Promise<SyncPlan> {
     await this.readObjects();
     const manifests = await this.bucket.manifests();
     const newest = manifests.length > 0 ? await this.bucket.readManifest(manifests[manifests.length - 1].key) : undefined;
@@ -72,7 +72,7 @@ export class S3Syncer implements SyncTarget {
       const files = stored.files.filter((f) => this.objects.get(f.key) === f.size).map((f) => ({ path: f.path, size: f.size, mtimeMs: f.mtime_ms }));
       local.set(ulid, { ulid, files, odd: [], bytes: stored.bytes });
     }
-    return planSync(blocks, local);
+    return planSync(blocks, local, unlisted);
   }
 
   async apply(snapshot: string, blocks: readonly BlockDto[], plan: SyncPlan): Promise<SyncTallies & { manifest: string }> {

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DirBusyError, lockDir } from './dir-lock';
+import { DirBusyError, lockDir, lockDirForReading } from './dir-lock';
 
 let dir: string;
 
@@ -33,6 +33,32 @@ describe('lockDir', () => {
     holder.stdin!.end();
     await new Promise((resolve) => holder.once('exit', resolve));
     await (await lockDir(dir)).release();
+  });
+
+  it('lets restores read a sync folder together, but never while a sync runs on it, nor a sync start while one reads', async () => {
+    const sync = await lockDir(dir);
+    const refused = await lockDirForReading(dir).then(() => undefined, (e: Error) => e);
+    expect(refused).toBeInstanceOf(DirBusyError);
+    expect(refused?.message).toBe(`a sync is running on ${dir} (${path.join(dir, '.prombackup-sync.lock')} is locked); wait for it to end, or restore from a copy`);
+    await sync.release();
+    const first = await lockDirForReading(dir);
+    const second = await lockDirForReading(dir);
+    const syncNow = await lockDir(dir).then(() => undefined, (e: Error) => e);
+    expect(syncNow).toBeInstanceOf(DirBusyError);
+    expect(syncNow?.message).toMatch(/another prombackup sync is running on .*, or a restore is reading it/);
+    await first!.release();
+    await second!.release();
+    await (await lockDir(dir)).release();
+  });
+
+  it('reads a folder it cannot write without a lock when it has no lock file (no sync can have made one there)', async () => {
+    await fs.chmod(dir, 0o555);
+    try {
+      if (process.getuid?.() === 0) return; // root writes anywhere
+      expect(await lockDirForReading(dir)).toBeUndefined();
+    } finally {
+      await fs.chmod(dir, 0o755);
+    }
   });
 
   it('lets go when the holder is killed outright, as when the CLI dies', async () => {

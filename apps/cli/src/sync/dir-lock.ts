@@ -1,5 +1,6 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
-import { type HeldLock, TsdbBusyError, lockTsdb, refuseIfInUse } from '../tsdb';
+import { type HeldLock, TsdbBusyError, lockShared, lockTsdb, refuseIfInUse } from '../tsdb';
 import { SYNC_LOCK_FILE } from './local-blocks';
 
 /** DIR is busy: another sync holds its lock, or a Prometheus its own or files in it. */
@@ -12,7 +13,7 @@ export type DirLock = HeldLock;
  * DIR open (a Prometheus running on it without a lock file). Throws DirBusyError otherwise.
  */
 export async function lockDir(dir: string): Promise<DirLock> {
-  const own = { file: SYNC_LOCK_FILE, busy: `another prombackup sync is running on ${dir} (${path.join(dir, SYNC_LOCK_FILE)} is locked)` };
+  const own = { file: SYNC_LOCK_FILE, busy: `another prombackup sync is running on ${dir}, or a restore is reading it (${path.join(dir, SYNC_LOCK_FILE)} is locked)` };
   const lock = await lockTsdb(dir, { by: 'sync', own });
   try {
     await refuseIfInUse(dir, lock);
@@ -21,4 +22,17 @@ export async function lockDir(dir: string): Promise<DirLock> {
     throw err;
   }
   return lock;
+}
+
+/**
+ * A restore's hold on a sync folder it reads: a shared lock on the sync's own lock file, so that
+ * restores read together but no sync changes the folder meanwhile (and none starts). Throws
+ * DirBusyError while a sync runs. Undefined for a folder this user cannot write that has no lock
+ * file: no sync has run there, and none by this user can.
+ */
+export async function lockDirForReading(dir: string): Promise<DirLock | undefined> {
+  const file = path.join(dir, SYNC_LOCK_FILE);
+  const exists = await fs.lstat(file).then(() => true, () => false);
+  if (!exists && !(await fs.access(dir, fs.constants.W_OK).then(() => true, () => false))) return undefined;
+  return lockShared(file, 'restore', `a sync is running on ${dir} (${file} is locked); wait for it to end, or restore from a copy`);
 }

@@ -17,8 +17,8 @@ export class LocalSyncTarget implements SyncTarget {
     return (await this.syncer.removeStaleTemps()).map((stale) => `removed ${path.join(this.where, stale)}, left behind by a sync that did not end`);
   }
 
-  plan(blocks: readonly BlockDto[]): Promise<SyncPlan> {
-    return this.syncer.plan(blocks);
+  plan(blocks: readonly BlockDto[], unlisted: readonly string[]): Promise<SyncPlan> {
+    return this.syncer.plan(blocks, unlisted);
   }
 
   apply(snapshot: string, blocks: readonly BlockDto[], plan: SyncPlan): Promise<SyncTallies> {

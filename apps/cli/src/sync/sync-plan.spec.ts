@@ -69,6 +69,22 @@ describe('planSync', () => {
     expect(planSync([remote(A, noTombstones)], new Map([local(A)])).fetch[0].action).toBe('replace');
   });
 
+  it("fetches again a block whose meta.json in DIR does not parse, though its size and time match (only tombstones and meta.json are replaced)", () => {
+    const [ulid, block] = local(A);
+    const plan = planSync([remote(A)], new Map([[ulid, { ...block, metaUnreadable: true }]]));
+    expect(plan.keep).toEqual([]);
+    expect(plan.fetch).toEqual([expect.objectContaining({ ulid: A, action: 'tombstones', reason: 'meta.json (does not parse in DIR)' })]);
+  });
+
+  it('never removes from DIR a block the snapshot has but the server could not list (its meta.json unreadable there), and reports it', () => {
+    const plan = planSync([remote(B)], new Map([local(A), local(C)]), [A, '01HDDDDDDDDDDDDDDDDDDDDDDD']);
+    expect(plan.remove).toEqual([{ ulid: C, bytes: 1609 }]);
+    expect(plan.unreadable).toEqual([
+      { ulid: A, earlier_copy_kept: true },
+      { ulid: '01HDDDDDDDDDDDDDDDDDDDDDDD', earlier_copy_kept: false },
+    ]);
+  });
+
   it('refuses a listing that names a block by anything but a ULID, or twice: the names become paths in DIR', () => {
     for (const ulid of ['..', '../../x', '.', '/tmp', A.toLowerCase(), `${A}/..`]) {
       expect(() => planSync([remote(A), remote(ulid)], new Map())).toThrow(/not a block ULID/);

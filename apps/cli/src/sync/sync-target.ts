@@ -8,7 +8,8 @@ export interface SyncTarget {
   readonly where: string;
   /** Removes what runs that did not end left behind; one line per thing removed. */
   clearLeftovers(): Promise<string[]>;
-  plan(blocks: readonly BlockDto[]): Promise<SyncPlan>;
+  /** `unlisted`: ULIDs the snapshot has that the server could not list (see planSync). */
+  plan(blocks: readonly BlockDto[], unlisted: readonly string[]): Promise<SyncPlan>;
   apply(snapshot: string, blocks: readonly BlockDto[], plan: SyncPlan): Promise<SyncTallies & { manifest?: string }>;
   /** For an interruption: downloads and uploads cut, nothing half-made left. */
   stop(): Promise<void>;

@@ -32,10 +32,18 @@ export interface SyncTallies {
 
 export class SyncStopped extends Error {}
 
-/** A block without a tombstones file in the snapshot has none to put in place. */
-const ignoreMissing = (err: NodeJS.ErrnoException) => {
-  if (err.code !== 'ENOENT') throw err;
-};
+const exists = (file: string) => fs.lstat(file).then(() => true, () => false);
+
+/**
+ * `err` said plainly when it is another program changing DIR under the sync (a name that
+ * vanished, or one that appeared where a block was to go), with what DIR holds `after`; otherwise `err` itself.
+ */
+function changedUnder(err: unknown, dir: string, after: string, target?: string): Error {
+  const e = err as NodeJS.ErrnoException & { dest?: string };
+  if (e.code === 'ENOENT') return new Error(`${target ?? e.path} vanished while sync ran (another program is changing ${dir}); ${after}`);
+  if (e.code === 'ENOTEMPTY' || e.code === 'EEXIST' || e.code === 'ENOTDIR') return new Error(`${target ?? e.dest ?? e.path} appeared while sync ran (another program is changing ${dir}); ${after}`);
+  return err as Error;
+}
 
 /** What a Prometheus writes into its data folder and a snapshot never holds. */
 const PROMETHEUS_ONLY = ['wal', 'chunks_head'];
@@ -78,18 +86,20 @@ export class Syncer {
   }
 
   /** What DIR needs to become a copy of the snapshot's blocks. */
-  async plan(blocks: readonly BlockDto[]): Promise<SyncPlan> {
+  async plan(blocks: readonly BlockDto[], unlisted: readonly string[] = []): Promise<SyncPlan> {
     // A snapshot has no wal/ or chunks_head/: with them DIR is a data folder a Prometheus ran on, whose own blocks sync would remove.
     for (const name of PROMETHEUS_ONLY) {
       if (await fs.lstat(path.join(this.dir, name)).then(() => true, () => false)) {
         throw new Error(`${this.dir} holds ${name}/: a Prometheus has run on it, and sync would remove the blocks it wrote; sync into a folder of its own`);
       }
     }
-    const local = await readLocalState(this.dir);
+    const local = await readLocalState(this.dir).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'ENOENT' ? new Error(`${err.path} vanished while sync read ${this.dir} (another program is changing it); nothing in ${this.dir} was changed by this sync`) : err;
+    });
     // Refused before any download: the block could never be renamed onto it, and it is not sync's to remove.
     const taken = blocks.find((b) => local.notFolders.includes(b.ulid));
     if (taken) throw new Error(`${path.join(this.dir, taken.ulid)} is not a block folder (a file or a link), but the snapshot has that block; sync never replaces it: move it away`);
-    return planSync(blocks, local.blocks);
+    return planSync(blocks, local.blocks, unlisted);
   }
 
   /** Downloads and puts in place every block of the plan, then removes what the snapshot no longer has. */
@@ -122,7 +132,14 @@ export class Syncer {
     }
     if (failure) throw failure;
     if (this.stopping) throw new SyncStopped('stopped');
-    if (!this.options.keepRemoved) for (const { ulid } of plan.remove) await this.commit(() => this.moveAside(ulid, 'removed'));
+    const removing = `${this.dir} holds every block of the snapshot; of those it no longer has, the ones not yet removed stay; run sync again`;
+    if (!this.options.keepRemoved) {
+      for (const { ulid } of plan.remove) {
+        await this.commit(() => this.moveAside(ulid, 'removed')).catch((err) => {
+          throw new Error(`block ${ulid}: ${changedUnder(err, this.dir, removing, path.join(this.dir, ulid)).message}`);
+        });
+      }
+    }
     return {
       transferred: { ...tally(plan.fetch), archive_bytes: archiveBytes },
       kept: tally(plan.keep),
@@ -136,6 +153,7 @@ export class Syncer {
 
   /** One block: downloaded into the work folder, verified, then renamed into DIR. Returns the archive's bytes. */
   private async fetchAndPlace(snapshot: string, block: BlockDto, planned: PlannedBlock): Promise<number> {
+    const placing = `${this.dir} holds its blocks as before, with the complete new ones already in place; run sync again`;
     const staged = path.join(this.work, block.ulid);
     let fetched;
     try {
@@ -149,14 +167,20 @@ export class Syncer {
       });
     } catch (err) {
       await fs.rm(staged, { recursive: true, force: true });
-      throw new Error(`block ${block.ulid}: ${(err as Error).message}`);
+      // A vanished file here is in sync's own work folder, which something removed.
+      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? changedUnder(err, this.dir, placing, this.work).message : (err as Error).message;
+      throw new Error(`block ${block.ulid}: ${why}`);
     }
+    const target = path.join(this.dir, block.ulid);
     await this.commit(async () => {
-      const target = path.join(this.dir, block.ulid);
       if (planned.action === 'tombstones') {
         // Each file renamed over the old one, as Prometheus itself rewrites them: a reader sees
         // the old or the new file, never a mix; tombstones first, meta.json (whose stats count them) after.
-        for (const file of REWRITTEN_FILES) await fs.rename(path.join(staged, file), path.join(target, file)).catch(ignoreMissing);
+        if (!(await exists(target))) throw Object.assign(new Error('gone'), { code: 'ENOENT' });
+        for (const file of REWRITTEN_FILES) {
+          // A block without a tombstones file in the snapshot has none to put in place.
+          if (await exists(path.join(staged, file))) await fs.rename(path.join(staged, file), path.join(target, file));
+        }
         await syncFolder(target);
         await fs.rm(staged, { recursive: true, force: true });
         return;
@@ -166,6 +190,8 @@ export class Syncer {
       if (planned.action === 'replace') await this.moveAside(block.ulid, 'replaced');
       await fs.rename(staged, target);
       await syncFolder(this.dir);
+    }).catch((err) => {
+      throw err instanceof SyncStopped ? err : new Error(`block ${block.ulid}: ${changedUnder(err, this.dir, placing, target).message}`);
     });
     return fetched.archiveBytes;
   }

@@ -106,8 +106,8 @@ describe('readBlockArchive against hostile archives', () => {
     const head = good.subarray(0, good.length - 1024);
     const entry = await tarOf([{ name: 'placeholder', body: 'seg' }]);
     // The placeholder's own name is replaced by the long-name record before it.
-    const withLong = Buffer.concat([head, gnuLongName(`${SNAP}/${A}/chunks/00002`), entry.subarray(0, entry.length - 1024), Buffer.alloc(1024)]);
-    expect((await read(withLong)).blocks[0].files.map((f) => f.path)).toContain('chunks/00002');
+    const withLong = Buffer.concat([head, gnuLongName(`${SNAP}/${A}/chunks/000002`), entry.subarray(0, entry.length - 1024), Buffer.alloc(1024)]);
+    expect((await read(withLong)).blocks[0].files.map((f) => f.path)).toContain('chunks/000002');
     const climbing = Buffer.concat([head, gnuLongName(`${SNAP}/${A}/../../../../tmp/${'z'.repeat(120)}`), entry.subarray(0, entry.length - 1024), Buffer.alloc(1024)]);
     expect(await refusal(climbing)).toMatch(/"\.\." component/);
   });
@@ -121,6 +121,16 @@ describe('readBlockArchive against hostile archives', () => {
     expect(await refusal(await tarOf(block(A.toLowerCase())))).toMatch(/neither a block folder/);
   });
 
+  // Prometheus writes segments as %0.6d from 000001 and reads them by their place in the sorted
+  // listing (any name ParseUint takes), so `1` beside `000001`, or a gap, points the index at the wrong file.
+  it.each(['1', '00001', '0000002', '000000', '+00002', '00000a', '000002.tmp'])('refuses chunks/%s, not a six-digit segment name, naming the entry', async (segment) => {
+    const text = await refusal(await tarOf(block(A, [{ name: `${SNAP}/${A}/chunks/${segment}`, body: 'x' }])));
+    expect(text).toContain(`"${SNAP}/${A}/chunks/${segment}": not a file a block holds`);
+  });
+  it('refuses segments with a gap (000001 and 000003), which Prometheus would read as 1 and 2', async () => {
+    const text = await refusal(await tarOf(block(A, [{ name: `${SNAP}/${A}/chunks/000003`, body: 'x' }])));
+    expect(text).toMatch(new RegExp(`block ${A}: chunks/000003 without chunks/000002`));
+  });
   it('refuses a chunk segment that is a folder', async () => {
     expect(await refusal(await tarOf(block(A, [{ name: `${SNAP}/${A}/chunks/000002`, type: 'directory' }])))).toMatch(/a folder where a block file should be/);
   });

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { type Header, extract as tarExtract } from 'tar-stream';
 import { type Compression, decompressorFor } from './archive-compression';
 import { type BlockMeta, MAX_META_BYTES, parseBlockMeta } from './block-meta';
-import { BlockEntryError, isPrometheusWorkName, isUlid, placeEntry, splitEntryName } from './block-names';
+import { BlockEntryError, isPrometheusWorkName, isUlid, placeEntry, segmentGap, splitEntryName } from './block-names';
 
 /** One file of a block, by its path inside the block folder ('/'-separated). */
 export interface BlockFile {
@@ -222,5 +222,7 @@ export function completeBlock(ulid: string, state: { files: BlockFile[]; metaJso
   const missing = ['meta.json', 'index'].filter((p) => !paths.has(p));
   if (!state.files.some((f) => f.path.startsWith('chunks/'))) missing.push('chunks/ with a segment');
   if (missing.length > 0 || !state.meta || !state.metaJson) throw new ArchiveError(`block ${ulid} is incomplete: no ${missing.join(', no ')}`);
+  const gap = segmentGap(paths);
+  if (gap) throw new ArchiveError(`block ${ulid}: ${gap}`);
   return { ulid, meta: state.meta, metaJson: state.metaJson, files: state.files, bytes: state.files.reduce((sum, f) => sum + f.size, 0) };
 }

@@ -9,8 +9,20 @@ export function isUlid(name: string): boolean {
 
 /** The files a block holds besides its chunk segments. */
 export const BLOCK_FILES = ['meta.json', 'index', 'tombstones'] as const;
-/** A chunk segment inside `chunks/`: digits only (Prometheus writes six, 000001…). */
-export const CHUNK_SEGMENT_PATTERN = /^[0-9]{1,10}$/;
+/**
+ * A chunk segment inside `chunks/`: six digits from 000001, as Prometheus names them (`%0.6d`).
+ * Prometheus reads every name that parses as a number and takes the n-th in sorted order as
+ * segment n, so `1` beside `000001`, or any other spelling, would make it read the wrong file.
+ */
+export const CHUNK_SEGMENT_PATTERN = /^(?!000000)[0-9]{6}$/;
+
+/** Why a block's chunk segments (paths `chunks/NNNNNN`) are not 000001 up to the last without a gap, or undefined. */
+export function segmentGap(paths: Iterable<string>): string | undefined {
+  const numbers = [...paths].filter((p) => p.startsWith('chunks/')).map((p) => Number(p.slice('chunks/'.length))).sort((a, b) => a - b);
+  const name = (n: number) => `chunks/${String(n).padStart(6, '0')}`;
+  const missing = numbers.findIndex((n, i) => n !== i + 1);
+  return missing < 0 ? undefined : `${name(numbers[missing])} without ${name(missing + 1)} (Prometheus would read each segment after the gap as the one before it)`;
+}
 
 /**
  * Top-level names that Prometheus keeps in a data folder next to its blocks (the write-ahead log,

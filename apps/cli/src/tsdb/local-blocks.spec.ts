@@ -37,6 +37,8 @@ describe('readTsdbBlocks', () => {
     expect((await readTsdbBlocks(path.join(dir, 'missing'))).blocks.size).toBe(0);
     await fs.mkdir(path.join(dir, A));
     await fs.writeFile(path.join(dir, A, 'meta.json'), '{');
-    expect((await readTsdbBlocks(dir)).blocks.get(A)?.meta).toBeUndefined();
+    expect((await readTsdbBlocks(dir)).blocks.get(A)).toMatchObject({ meta: undefined, metaUnreadable: true });
+    await fs.rm(path.join(dir, A, 'meta.json'));
+    expect((await readTsdbBlocks(dir)).blocks.get(A)).toMatchObject({ meta: undefined, metaUnreadable: false });
   });
 });

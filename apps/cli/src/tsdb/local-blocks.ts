@@ -21,6 +21,8 @@ export interface LocalBlock {
   /** Anything below it that is not a regular file or a folder (a link, a socket…): such a block is never "the same". */
   odd: string[];
   bytes: number;
+  /** It has a meta.json that does not parse (or is not this block's): Prometheus cannot open it as it is. */
+  metaUnreadable?: boolean;
 }
 
 /** A LocalBlock with where it is and what its meta.json says (undefined when that does not parse). */
@@ -74,7 +76,7 @@ export async function readBlock(folder: string, ulid: string): Promise<TsdbBlock
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const hasMeta = files.some((f) => f.path === 'meta.json');
   const meta = hasMeta ? await fs.readFile(path.join(folder, 'meta.json')).then((text) => parseBlockMeta(text, ulid)).catch(() => undefined) : undefined;
-  return { ulid, dir: folder, files, odd: odd.sort(), bytes: files.reduce((sum, f) => sum + f.size, 0), meta };
+  return { ulid, dir: folder, files, odd: odd.sort(), bytes: files.reduce((sum, f) => sum + f.size, 0), meta, metaUnreadable: hasMeta && !meta };
 }
 
 export async function sha256OfFile(file: string): Promise<string> {

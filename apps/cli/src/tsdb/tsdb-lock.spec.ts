@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TsdbBusyError, lockTsdb, processesUsing, refuseIfInUse } from './tsdb-lock';
+import { TsdbBusyError, lockShared, lockTsdb, processesUsing, refuseIfInUse } from './tsdb-lock';
 
 let dir: string;
 
@@ -27,6 +27,25 @@ describe('lockTsdb and processesUsing', () => {
     const lock = await lockTsdb(dir, { by: 'restore' });
     expect(lock.files).toEqual([path.join(dir, 'lock')]);
     await lock.release();
+  });
+
+  it('never follows a lock file that is a link (a root sync or restore would create or lock any file it names): refused, nothing made there', async () => {
+    const victim = path.join(dir, 'elsewhere', 'nologin');
+    await fs.mkdir(path.dirname(victim));
+    for (const [name, take] of [
+      ['lock', () => lockTsdb(dir, { by: 'restore' })],
+      ['.own.lock', () => lockTsdb(dir, { by: 'sync', own: { file: '.own.lock', busy: 'busy' } })],
+      ['.shared.lock', () => lockShared(path.join(dir, '.shared.lock'), 'restore', 'busy')],
+    ] as const) {
+      await fs.symlink(victim, path.join(dir, name));
+      const err = await take().then(async (l) => (await l.release(), undefined), (e: Error) => e);
+      expect(err?.message).toBe(`${path.join(dir, name)} is not a regular file (a link?); ${name === '.shared.lock' ? 'restore' : name === 'lock' ? 'restore' : 'sync'} never follows it: remove it`);
+      await expect(fs.lstat(victim)).rejects.toThrow(/ENOENT/);
+      await fs.rm(path.join(dir, name));
+    }
+    // A FIFO as the lock file: refused at once, not waited on for a writer.
+    await new Promise((resolve, reject) => spawn('mkfifo', [path.join(dir, 'lock')]).once('exit', (c) => (c === 0 ? resolve(c) : reject(new Error(`mkfifo ${c}`)))));
+    await expect(lockTsdb(dir, { by: 'restore' })).rejects.toThrow(/lock is not a regular file/);
   });
 
   it('finds a process with a file under the folder open, but not our own flock holding the lock files', async () => {
