@@ -19,6 +19,9 @@ import { isUlid } from '../tsdb';
 import { type SyncTallies, Syncer } from '../sync/syncer';
 import { DEFAULT_SNAPSHOT_TIMEOUT, snapshotTimeoutMs, takeSnapshot } from '../take-snapshot';
 
+/** The exit code of a sync that finished but left blocks out (their meta.json unreadable on the server). */
+const PARTIAL_EXIT = 3;
+
 export interface SyncResult extends SyncTallies {
   /** DIR, or the s3:// URL of the prefix. */
   dir: string;
@@ -112,6 +115,8 @@ export default class Sync extends ApiCommand<typeof Sync> {
       const removal = await this.dropSnapshot(name);
       const result: SyncResult = { dir, snapshot_name: name, format: this.flags.format, ...tallies, listing_bytes: listingBytes, seconds: (Date.now() - started) / 1000, snapshot_removed: removal?.removed === true, unreadable_blocks: plan.unreadable };
       this.report(result);
+      // Done, but not whole: a job that only checks the exit code must notice (rsync's "partial transfer" idea).
+      if (plan.unreadable.length > 0) process.exitCode = PARTIAL_EXIT;
       return result;
     } finally {
       stopWatching();
