@@ -1,6 +1,7 @@
 import type { BlockDto, PrombackupClient } from '@prombackup/client';
 import type { ArchiveFormat } from '@prombackup/contract';
 import { Progress } from '../progress';
+import { runBlockPool } from '../sync/block-pool';
 import type { LocalBlock } from '../sync/local-blocks';
 import { type SyncPlan, planSync } from '../sync/sync-plan';
 import type { SyncTarget } from '../sync/sync-target';
@@ -79,14 +80,13 @@ export class S3Syncer implements SyncTarget {
     const byUlid = new Map(blocks.map((b) => [b.ulid, b]));
     const entries = new Map<string, StoredBlock>();
     for (const { ulid } of plan.keep) entries.set(ulid, this.present.get(ulid)!);
-    const queue = [...plan.fetch];
-    const progress = queue.length > 0 ? new Progress(`${queue.length} block${queue.length === 1 ? '' : 's'}`, () => this.received, process.stderr, { bytes: tally(plan.fetch).bytes, estimate: this.options.format !== 'tar' }) : undefined;
+    const count = plan.fetch.length;
+    const progress = count > 0 ? new Progress(`${count} block${count === 1 ? '' : 's'}`, () => this.received, process.stderr, { bytes: tally(plan.fetch).bytes, estimate: this.options.format !== 'tar' }) : undefined;
     let archiveBytes = 0;
     let uploadedBytes = 0;
     let failure: Error | undefined;
-    const worker = async () => {
-      while (queue.length > 0 && !failure && !this.stopping) {
-        const { ulid } = queue.shift()!;
+    try {
+      const running = runBlockPool(plan.fetch, this.options.parallel, () => this.stopping, async ({ ulid }) => {
         try {
           const stored = this.present.get(ulid)?.files.filter((f) => this.objects.get(f.key) === f.size);
           const done = await uploadBlock(this.api, this.bucket, byUlid.get(ulid)!, {
@@ -100,13 +100,11 @@ export class S3Syncer implements SyncTarget {
           archiveBytes += done.archiveBytes;
           uploadedBytes += done.uploadedBytes;
         } catch (err) {
-          failure ??= this.stopping ? new SyncStopped('stopped') : new Error(`block ${ulid}: ${(err as Error).message}`);
+          throw this.stopping ? new SyncStopped('stopped') : new Error(`block ${ulid}: ${(err as Error).message}`);
         }
-      }
-    };
-    try {
-      this.running = Promise.all(Array.from({ length: Math.min(this.options.parallel, queue.length) }, worker));
-      await this.running;
+      });
+      this.running = running;
+      failure = await running;
     } finally {
       progress?.done();
     }

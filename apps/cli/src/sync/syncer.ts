@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { BlockDto, PrombackupClient } from '@prombackup/client';
 import type { ArchiveFormat } from '@prombackup/contract';
+import { runBlockPool } from './block-pool';
 import { Progress } from '../progress';
 import { fetchBlock, syncFolder } from './block-fetch';
 import { TEMP_PREFIX, readLocalState } from './local-blocks';
@@ -106,27 +107,19 @@ export class Syncer {
   async apply(snapshot: string, blocks: readonly BlockDto[], plan: SyncPlan): Promise<SyncTallies> {
     await fs.mkdir(this.work);
     const byUlid = new Map(blocks.map((b) => [b.ulid, b]));
-    const queue = [...plan.fetch];
     const total = plan.fetch.reduce((s, b) => s + b.bytes, 0);
-    const progress = queue.length > 0 ? new Progress(`${queue.length} block${queue.length === 1 ? '' : 's'}`, () => this.received, process.stderr, { bytes: total, estimate: this.options.format !== 'tar' }) : undefined;
+    const count = plan.fetch.length;
+    const progress = count > 0 ? new Progress(`${count} block${count === 1 ? '' : 's'}`, () => this.received, process.stderr, { bytes: total, estimate: this.options.format !== 'tar' }) : undefined;
     let archiveBytes = 0;
     let failure: Error | undefined;
-    const worker = async () => {
-      while (queue.length > 0 && !failure && !this.stopping) {
-        const planned = queue.shift()!;
-        try {
-          // Awaited first, then added: `x += await …` would read x before the wait and lose a parallel worker's bytes.
-          const bytes = await this.fetchAndPlace(snapshot, byUlid.get(planned.ulid)!, planned);
-          archiveBytes += bytes;
-        } catch (err) {
-          // The first failure stops new downloads; one under way beside it may still finish and stay.
-          failure ??= err as Error;
-        }
-      }
-    };
     try {
-      this.running = Promise.all(Array.from({ length: Math.min(this.options.parallel, queue.length) }, worker));
-      await this.running;
+      const running = runBlockPool(plan.fetch, this.options.parallel, () => this.stopping, async (planned) => {
+        // Awaited first, then added: `x += await …` would read x before the wait and lose a parallel worker's bytes.
+        const bytes = await this.fetchAndPlace(snapshot, byUlid.get(planned.ulid)!, planned);
+        archiveBytes += bytes;
+      });
+      this.running = running;
+      failure = await running;
     } finally {
       progress?.done();
     }
