@@ -37,6 +37,7 @@ import { measureLevels } from './bench/levels.mjs';
 import { groupSync, syncRowNote, syncTargets } from './bench/sync.mjs';
 import { groupRestore } from './bench/restore.mjs';
 import {
+  cliCommand,
   fmtBytes,
   fmtSecs,
   installSignalHandlers,
@@ -895,9 +896,9 @@ class Bench {
     const outFile = path.join(outDir, 'bench.tar');
     registerCleanup(() => fs.rmSync(outDir, { recursive: true, force: true }));
     const fileRow = this.base('cli-create', 'ours: prombackup create --format tar to disk', 'cli', 'ours');
-    fileRow.command = 'node apps/cli/bin/run.js create --server $SERVER --format tar --output FILE --force --json';
+    fileRow.command = 'prombackup create --server $SERVER --format tar --output FILE --force --json';
     const nullRow = this.base('cli-null', 'prombackup create --format tar --output /dev/null (the same download)', 'cli', 'context');
-    nullRow.command = 'node apps/cli/bin/run.js create --server $SERVER --format tar --output /dev/null --json';
+    nullRow.command = 'prombackup create --server $SERVER --format tar --output /dev/null --json';
     const curlRow = this.base('cli-curl', 'curl tar download > /dev/null', 'cli', 'context');
     const byHandRow = this.base('cli-by-hand', 'curl -o FILE, then sha256sum FILE (by hand)', 'cli', 'ref');
     byHandRow.command = "curl -o FILE '$SERVER/api/download?name=...&format=tar' && sha256sum FILE";
@@ -909,7 +910,7 @@ class Bench {
     const filePinnedRow = pinned && this.base('cli-create-pinned', 'prombackup create to disk, server on CPU 0, CLI on CPU 1', 'cli', 'context');
 
     const cli = (row, output, client = '') => async ({ warmup }) => {
-      const script = `${client}${shq(process.execPath)} ${shq(path.join(this.buildDir, 'apps/cli/bin/run.js'))} create --server ${shq(this.serverUrl)} --format tar --output ${shq(output)} --force --json`;
+      const script = `${client}${cliCommand(this.buildDir)} create --server ${shq(this.serverUrl)} --format tar --output ${shq(output)} --force --json`;
       await this.waitQuiet();
       const m = await measureShell(script, { serverPid: this.server.pid });
       let json;

@@ -5,7 +5,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { fmtBytes, log, measureShell, registerCleanup, shq } from './util.mjs';
+import { cliCommand, fmtBytes, log, measureShell, registerCleanup, shq } from './util.mjs';
 
 /** Runs the group on `bench` (the Bench instance of scripts/bench.mjs). */
 export async function groupRestore(bench) {
@@ -13,14 +13,14 @@ export async function groupRestore(bench) {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   registerCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const cli = `${shq(process.execPath)} ${shq(path.join(bench.buildDir, 'apps/cli/bin/run.js'))}`;
+  const cli = cliCommand(bench.buildDir);
   const archive = path.join(dir, `${bench.snapName}.tar.zst`);
   const made = await measureShell(`${cli} download ${shq(bench.snapName)} --server ${shq(bench.serverUrl)} --format tzst --output ${shq(archive)} --json`);
   if (made.code !== 0) throw new Error(`could not download the tzst archive for the restore rows: ${made.stderr.slice(-300)}`);
   log(`restore group: archive ${fmtBytes(fs.statSync(archive).size)} for ${fmtBytes(bench.input.bytes)} of blocks`);
 
   const ours = bench.base('restore', 'ours: prombackup restore FILE.tar.zst --to DIR (checks, SHA-256, fsync)', 'restore', 'ours');
-  ours.command = 'node apps/cli/bin/run.js restore FILE.tar.zst --to DIR --json';
+  ours.command = 'prombackup restore FILE.tar.zst --to DIR --json';
   const noVerify = bench.base('restore-no-verify', 'prombackup restore --no-verify (no SHA-256)', 'restore', 'context');
   const ref = bench.base('restore-ref', 'zstd -dc FILE.tar.zst | tar -x -C DIR', 'restore', 'ref');
   // What durability costs the reference: the same, then its files synced to disk as ours are.

@@ -6,13 +6,13 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { fmtBytes, fmtSecs, log, measureShell, registerCleanup, shq } from './util.mjs';
+import { cliCommand, fmtBytes, fmtSecs, log, measureShell, registerCleanup, shq } from './util.mjs';
 
 const MB = 1e6;
 
 /** Runs the CLI with `args`; a record for a row, with the parsed --json answer beside it. */
 async function cliRun(bench, args, inputBytes) {
-  const script = `${shq(process.execPath)} ${shq(path.join(bench.buildDir, 'apps/cli/bin/run.js'))} ${args.map(shq).join(' ')} --server ${shq(bench.serverUrl)} --json`;
+  const script = `${cliCommand(bench.buildDir)} ${args.map(shq).join(' ')} --server ${shq(bench.serverUrl)} --json`;
   await bench.waitQuiet();
   const m = await measureShell(script, { serverPid: bench.server.pid });
   let json;
@@ -67,10 +67,10 @@ export async function groupSync(bench, { runs, parallelRuns = 1 }) {
     second: bench.base('sync-second', 'ours: second sync, nothing new', 'sync', 'ours'),
     fresh: bench.base('sync-new', 'ours: sync after the two newest blocks appear', 'sync', 'ours'),
   };
-  rows.ref.command = 'node apps/cli/bin/run.js create --server $SERVER --format tzst --output FILE --force --json';
-  rows.tar.command = 'node apps/cli/bin/run.js sync DIR --server $SERVER --format tar --json';
-  rows.tzst.command = 'node apps/cli/bin/run.js sync DIR --server $SERVER --format tzst --json';
-  rows.par.command = 'node apps/cli/bin/run.js sync DIR --server $SERVER --format tar --parallel 2 --json';
+  rows.ref.command = 'prombackup create --server $SERVER --format tzst --output FILE --force --json';
+  rows.tar.command = 'prombackup sync DIR --server $SERVER --format tar --json';
+  rows.tzst.command = 'prombackup sync DIR --server $SERVER --format tzst --json';
+  rows.par.command = 'prombackup sync DIR --server $SERVER --format tar --parallel 2 --json';
   rows.second.command = rows.tar.command;
   rows.fresh.command = rows.tar.command;
 

@@ -8,6 +8,7 @@
 
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 
 const t0 = process.hrtime.bigint();
 export const elapsed = () => Number(process.hrtime.bigint() - t0) / 1e9;
@@ -303,3 +304,14 @@ export function measureShell(script, { serverPid, sampleMs = 50, timeoutMs = 6 *
 }
 
 export const shq = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
+
+/**
+ * How the bench starts the CLI: the Node running the bench, with the V8 flags of run.js's `#!`
+ * line, as an installed `prombackup` starts (a bare `node run.js` would leave those flags out).
+ */
+export function cliCommand(buildDir) {
+  const runJs = path.join(buildDir, 'apps/cli/bin/run.js');
+  const shebang = fs.readFileSync(runJs, 'utf8').split('\n', 1)[0];
+  const flags = shebang.replace(/^#!\/usr\/bin\/env\s+(-S\s+)?node\s*/, '').split(/\s+/).filter((f) => f.startsWith('--'));
+  return [shq(process.execPath), ...flags, shq(runJs)].join(' ');
+}

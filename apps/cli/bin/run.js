@@ -1,5 +1,7 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=2 --initial-old-space-size=128
 'use strict';
+// The #! flags: a small young generation bounds an S3 upload's memory; a first full collection
+// only past 128 MB keeps restore from collecting every few chunks (docs/performance.md).
 const { execute, settings } = require('@oclif/core');
 const { ArgvError, normalizeArgv } = require('../dist/argv');
 
