@@ -1131,6 +1131,7 @@ class Bench {
       ratioTarget('restore of the tzst archive vs zstd -dc FILE | tar -x', 'restore', 'restore-ref', 0.9);
       context('context: restore --no-verify vs zstd -dc FILE | tar -x', 'restore-no-verify', 'restore-ref');
       context('context: restore vs zstd -dc FILE | tar -x, then sync -f DIR (the reference made as durable)', 'restore', 'restore-ref-sync');
+      context('context: Node in process (unpack only) vs zstd -dc FILE | tar -x', 'restore-node-floor', 'restore-ref');
     }
     return out;
   }

@@ -5,6 +5,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { cliCommand, fmtBytes, log, measureShell, registerCleanup, shq } from './util.mjs';
 
 /** Runs the group on `bench` (the Bench instance of scripts/bench.mjs). */
@@ -24,6 +25,7 @@ export async function groupRestore(bench) {
   const noVerify = bench.base('restore-no-verify', 'prombackup restore --no-verify (no SHA-256)', 'restore', 'context');
   const ref = bench.base('restore-ref', 'zstd -dc FILE.tar.zst | tar -x -C DIR', 'restore', 'ref');
   // What durability costs the reference: the same, then its files synced to disk as ours are.
+  const floor = bench.base('restore-node-floor', 'Node in process: read, Node zstd, tar-stream, files (no checks, no SHA-256, no sync)', 'restore', 'context');
   const refSynced = bench.base('restore-ref-sync', 'zstd -dc FILE.tar.zst | tar -x -C DIR; sync -f DIR', 'restore', 'context');
   const target = path.join(dir, 'tsdb');
 
@@ -59,6 +61,7 @@ export async function groupRestore(bench) {
       { runs: bench.o.runs, warmup: true, fn: run(ref, `zstd -q -dc ${shq(archive)} | tar -x -C ${shq(target)}`, false) },
       { runs: bench.o.runs, warmup: true, fn: run(ours, `${cli} restore ${shq(archive)} --to ${shq(target)} --json`, true) },
       { runs: bench.o.contextRuns, warmup: false, fn: run(noVerify, `${cli} restore ${shq(archive)} --to ${shq(target)} --no-verify --json`, true) },
+      { runs: bench.o.contextRuns, warmup: false, fn: run(floor, `${shq(process.execPath)} ${shq(fileURLToPath(new URL('./node-unpack.mjs', import.meta.url)))} ${shq(archive)} ${shq(target)}`, true) },
       { runs: bench.o.contextRuns, warmup: false, fn: run(refSynced, `zstd -q -dc ${shq(archive)} | tar -x -C ${shq(target)} && sync -f ${shq(target)}`, false) },
     ],
     { freshServer: false },
