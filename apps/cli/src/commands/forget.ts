@@ -8,6 +8,7 @@ import { type BucketForgetResult, forgetInBucket } from '../s3-sync/bucket-forge
 import { LOCK_FLAGS, PrefixLock, lockFlagsGiven, lockStaleMs } from '../s3-sync/prefix-lock';
 import { SyncBucket } from '../s3-sync/sync-bucket';
 import { RETENTION_RULES, type RetentionPolicy, applyRetention, describePolicy, describeReasons } from '../retention-policy';
+import { type ErrorJson, errorJson } from '../error-json';
 
 /** Beyond this past now an archive's time is not believed (a wrong clock, a stray name): kept, but not counted by any rule. */
 const FUTURE_TOLERANCE_MS = 24 * 3600_000;
@@ -29,6 +30,11 @@ export default class Forget extends Command {
     '<%= config.bin %> forget s3://my-backups/prometheus --keep-daily 7 --keep-weekly 5   # archives or a sync prefix',
   ];
   static override enableJsonFlag = true;
+
+  /** A failure under --json: message and exit code only (see errorJson). */
+  protected override toErrorJson(err: unknown): ErrorJson {
+    return errorJson(err);
+  }
   static override args = {
     dir: Args.string({ description: 'The folder create writes archives into, or s3://BUCKET/PREFIX (archives, or a sync prefix)', required: true }),
   };
