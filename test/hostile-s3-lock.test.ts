@@ -1,9 +1,11 @@
 // Odd lock objects on an s3:// sync prefix, against Ceph's RADOS Gateway: an empty one, a huge
 // one, a "folder" of that name, and two forgets at once. Each is refused or taken plainly.
-import fs from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './support/processes';
+import { CLI_BIN, runCli } from './support/processes';
 import { type S3TestServer, startS3Server } from './support/radosgw';
 
 const LOCK = '.prombackup-sync.lock';
@@ -66,5 +68,62 @@ describe('odd lock objects on an s3:// prefix', () => {
     const result = await run(['forget', `s3://${bucket}/dry`, '--keep-last', '1', '--dry-run']);
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse((await s3.get(bucket, `dry/${LOCK}`)).toString())).toEqual(other);
+  });
+});
+
+/**
+ * A proxy to the store that holds the first read of `key` after it was written (the lock's
+ * read-back in acquire) until release() is called: a run is then inside acquire, lock created.
+ */
+async function holdingProxy(target: string, key: string) {
+  let written = false;
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let held!: () => void;
+  const holding = new Promise<void>((r) => (held = r));
+  const server = http.createServer((req, res) => {
+    const forward = () => {
+      const up = http.request(new URL(req.url!, target), { method: req.method, headers: req.headers }, (answer) => {
+        if (req.method === 'PUT' && req.url!.includes(key) && answer.statusCode === 200) written = true;
+        res.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    };
+    if (written && req.method === 'GET' && req.url!.includes(key)) {
+      written = false;
+      held();
+      void released.then(forward);
+    } else forward();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, holding, release, close: () => new Promise((r) => server.close(r)) };
+}
+
+describe('a signal while the lock is being taken', () => {
+  it.each([
+    ['forget', ['--keep-last', '1']],
+    ['sync', ['--server', 'http://127.0.0.1:9']],
+  ])('SIGTERM to %s inside acquire, after its lock was written: it exits 143 and leaves no lock behind', async (command, extra) => {
+    const prefix = `signal-${command}`;
+    const proxy = await holdingProxy(s3.endpoint, encodeURIComponent(LOCK).replace(/%2F/g, '/'));
+    try {
+      let stderr = '';
+      const child = spawn(process.execPath, [CLI_BIN, command, `s3://${bucket}/${prefix}`, ...extra], { env: { ...process.env, ...s3.env(), AWS_ENDPOINT_URL: proxy.url, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      child.stderr!.on('data', (d) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+      await proxy.holding;
+      expect(await s3.keys(bucket, `${prefix}/`)).toEqual([`${prefix}/${LOCK}`]);
+      child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      proxy.release();
+      expect(await exited, stderr).toBe(143);
+      expect(await s3.keys(bucket, `${prefix}/`)).toEqual([]);
+    } finally {
+      proxy.release();
+      await proxy.close();
+    }
   });
 });

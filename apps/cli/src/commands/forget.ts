@@ -122,6 +122,7 @@ export default class Forget extends Command {
     }
     const dryRun = flags['dry-run'] === true;
     let lock: PrefixLock | undefined;
+    let acquiring: Promise<PrefixLock> | undefined;
     const stop = new AbortController();
     let running: Promise<unknown> | undefined;
     // Removing needs the prefix to itself (a sync may be about to name what would go); a dry run only reads.
@@ -130,6 +131,8 @@ export default class Forget extends Command {
         cleanUp: async (signal) => {
           stop.abort();
           await Promise.race([running?.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+          // A signal inside acquire: the lock may already be written, and is ours to remove.
+          lock ??= await acquiring?.catch(() => undefined);
           const warning = await lock?.release();
           return `stopped by ${signal} during forget on ${bucket.url()}; what was removed stays removed, nothing more is${lock ? ', and the lock is released' : ''}${warning ? `; ${warning}` : ''}`;
         },
@@ -139,7 +142,9 @@ export default class Forget extends Command {
     );
     try {
       await checkBucket(bucket.client, bucket.bucket);
-      if (!dryRun) lock = await PrefixLock.acquire(bucket, 'forget', { staleMs, breakLock: flags['break-lock'], onTakeOver: (line) => process.stderr.write(`prombackup: ${line}\n`) });
+      if (this.stopping) return this.stopping;
+      if (!dryRun) lock = await (acquiring = PrefixLock.acquire(bucket, 'forget', { staleMs, breakLock: flags['break-lock'], onTakeOver: (line) => process.stderr.write(`prombackup: ${line}\n`) }));
+      if (this.stopping) return this.stopping;
       const held = lock;
       running = forgetInBucket(bucket, policy, dryRun, held && { signal: stop.signal, confirm: () => held.confirm() });
       const result = (await running) as BucketForgetResult;
