@@ -1,12 +1,18 @@
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import type { PrombackupClient } from '@prombackup/client';
 import { createClient, describeApiFailure, isHeaderSafe } from './api';
+import { type ErrorJson, errorJson } from './error-json';
 
 export type ApiFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof ApiCommand)['baseFlags'] & T['flags']>;
 
 /** What every command shares: the server to talk to, a client for it, and one place for errors. */
 export abstract class ApiCommand<T extends typeof Command> extends Command {
   static enableJsonFlag = true;
+
+  /** A failure under --json: message and exit code only (see errorJson). */
+  protected override toErrorJson(err: unknown): ErrorJson {
+    return errorJson(err);
+  }
 
   static baseFlags = {
     server: Flags.string({

@@ -8,6 +8,7 @@ import { type BucketForgetResult, forgetInBucket } from '../s3-sync/bucket-forge
 import { LOCK_FLAGS, PrefixLock, lockFlagsGiven, lockStaleMs } from '../s3-sync/prefix-lock';
 import { SyncBucket } from '../s3-sync/sync-bucket';
 import { RETENTION_RULES, type RetentionPolicy, applyRetention, describePolicy, describeReasons } from '../retention-policy';
+import { type ErrorJson, errorJson } from '../error-json';
 
 /** Beyond this past now an archive's time is not believed (a wrong clock, a stray name): kept, but not counted by any rule. */
 const FUTURE_TOLERANCE_MS = 24 * 3600_000;
@@ -29,6 +30,11 @@ export default class Forget extends Command {
     '<%= config.bin %> forget s3://my-backups/prometheus --keep-daily 7 --keep-weekly 5   # archives or a sync prefix',
   ];
   static override enableJsonFlag = true;
+
+  /** A failure under --json: message and exit code only (see errorJson). */
+  protected override toErrorJson(err: unknown): ErrorJson {
+    return errorJson(err);
+  }
   static override args = {
     dir: Args.string({ description: 'The folder create writes archives into, or s3://BUCKET/PREFIX (archives, or a sync prefix)', required: true }),
   };
@@ -116,6 +122,7 @@ export default class Forget extends Command {
     }
     const dryRun = flags['dry-run'] === true;
     let lock: PrefixLock | undefined;
+    let acquiring: Promise<PrefixLock> | undefined;
     const stop = new AbortController();
     let running: Promise<unknown> | undefined;
     // Removing needs the prefix to itself (a sync may be about to name what would go); a dry run only reads.
@@ -124,6 +131,8 @@ export default class Forget extends Command {
         cleanUp: async (signal) => {
           stop.abort();
           await Promise.race([running?.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+          // A signal inside acquire: the lock may already be written, and is ours to remove.
+          lock ??= await acquiring?.catch(() => undefined);
           const warning = await lock?.release();
           return `stopped by ${signal} during forget on ${bucket.url()}; what was removed stays removed, nothing more is${lock ? ', and the lock is released' : ''}${warning ? `; ${warning}` : ''}`;
         },
@@ -133,7 +142,9 @@ export default class Forget extends Command {
     );
     try {
       await checkBucket(bucket.client, bucket.bucket);
-      if (!dryRun) lock = await PrefixLock.acquire(bucket, 'forget', { staleMs, breakLock: flags['break-lock'], onTakeOver: (line) => process.stderr.write(`prombackup: ${line}\n`) });
+      if (this.stopping) return this.stopping;
+      if (!dryRun) lock = await (acquiring = PrefixLock.acquire(bucket, 'forget', { staleMs, breakLock: flags['break-lock'], onTakeOver: (line) => process.stderr.write(`prombackup: ${line}\n`) }));
+      if (this.stopping) return this.stopping;
       const held = lock;
       running = forgetInBucket(bucket, policy, dryRun, held && { signal: stop.signal, confirm: () => held.confirm() });
       const result = (await running) as BucketForgetResult;

@@ -151,13 +151,30 @@ export default class Sync extends ApiCommand<typeof Sync> {
       this.error((err as Error).message, { exit: 2 });
     }
     let lock: PrefixLock;
+    let acquiring: Promise<PrefixLock> | undefined;
+    // A signal inside acquire: the lock may already be written, and is ours to remove.
+    const stopWatching = exitOnInterrupt(
+      {
+        cleanUp: async (signal) => {
+          const warning = await (await acquiring?.catch(() => undefined))?.release();
+          return `stopped by ${signal} while taking the lock on ${bucket.url()}; nothing was changed${warning ? `; ${warning}` : ''}`;
+        },
+        lastResort: () => undefined,
+      },
+      (stopping) => (this.stopping = stopping),
+    );
     try {
       await checkBucket(bucket.client, bucket.bucket);
-      lock = await PrefixLock.acquire(bucket, 'sync', { staleMs, breakLock: this.flags['break-lock'], onTakeOver: (line) => process.stderr.write(`prombackup: ${line}\n`) });
+      if (this.stopping) return this.stopping;
+      lock = await (acquiring = PrefixLock.acquire(bucket, 'sync', { staleMs, breakLock: this.flags['break-lock'], onTakeOver: (line) => process.stderr.write(`prombackup: ${line}\n`) }));
     } catch (err) {
+      if (this.stopping) return this.stopping;
       bucket.client.destroy();
       this.error((err as Error).message, { exit: 1 });
+    } finally {
+      stopWatching();
     }
+    if (this.stopping) return this.stopping;
     return new S3Syncer(this.client, bucket, { format: this.flags.format, parallel: this.flags.parallel }, lock);
   }
 

@@ -1,4 +1,5 @@
 import { Command } from '@oclif/core';
+import { type ErrorJson, errorJson } from '../error-json';
 
 export interface VersionInfo {
   version: string;
@@ -10,6 +11,11 @@ export interface VersionInfo {
 export default class Version extends Command {
   static override summary = "Show prombackup's version.";
   static override enableJsonFlag = true;
+
+  /** A failure under --json: message and exit code only (see errorJson). */
+  protected override toErrorJson(err: unknown): ErrorJson {
+    return errorJson(err);
+  }
 
   async run(): Promise<VersionInfo> {
     await this.parse(Version);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Flags } from '@oclif/core';
 import { formatDuration, parseDuration } from '@prombackup/contract';
 import { describeS3Failure, s3Status } from '../s3';
@@ -185,6 +185,19 @@ export class PrefixLock {
       return { written, unreadable: 'not a prombackup lock' };
     } catch (err) {
       if (s3Status(err) === 404 && (err as Error).name !== 'NoSuchBucket') return undefined;
+      // A range of an empty object is unsatisfiable (416): it is there, but no lock.
+      if (s3Status(err) === 416) return this.readEmpty();
+      throw new Error(`cannot read ${this.url}: ${describeS3Failure(err)}`);
+    }
+  }
+
+  /** The empty object at the lock's key, as Found (or undefined, gone meanwhile). */
+  private async readEmpty(): Promise<Found | undefined> {
+    try {
+      const head = await this.bucket.client.send(new HeadObjectCommand({ Bucket: this.bucket.bucket, Key: this.bucket.prefix + LOCK_KEY }));
+      return { written: head.LastModified ?? new Date(0), unreadable: 'not a prombackup lock (it is empty)' };
+    } catch (err) {
+      if (s3Status(err) === 404) return undefined;
       throw new Error(`cannot read ${this.url}: ${describeS3Failure(err)}`);
     }
   }

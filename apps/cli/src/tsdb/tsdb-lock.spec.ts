@@ -46,6 +46,13 @@ describe('lockTsdb and processesUsing', () => {
     // A FIFO as the lock file: refused at once, not waited on for a writer.
     await new Promise((resolve, reject) => spawn('mkfifo', [path.join(dir, 'lock')]).once('exit', (c) => (c === 0 ? resolve(c) : reject(new Error(`mkfifo ${c}`)))));
     await expect(lockTsdb(dir, { by: 'restore' })).rejects.toThrow(/lock is not a regular file/);
+    await fs.rm(path.join(dir, 'lock'));
+    // A folder as the lock file: the same plain refusal, not a bare EISDIR.
+    await fs.mkdir(path.join(dir, 'lock'));
+    const err = await lockTsdb(dir, { by: 'restore' }).then(() => undefined, (e: Error) => e);
+    expect(err).toBeInstanceOf(TsdbBusyError);
+    expect(err?.message).toBe(`${path.join(dir, 'lock')} is not a regular file (a link?); restore never follows it: remove it`);
+    await expect(lockShared(path.join(dir, 'lock'), 'restore', 'busy')).rejects.toThrow(/lock is not a regular file/);
   });
 
   it('finds a process with a file under the folder open, but not our own flock holding the lock files', async () => {

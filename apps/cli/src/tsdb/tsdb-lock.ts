@@ -80,7 +80,8 @@ async function flockFile(file: string, shared: boolean, by: string, held: number
   try {
     fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY, 0o644);
   } catch (err) {
-    throw (err as NodeJS.ErrnoException).code === 'ELOOP' ? notPlain() : err;
+    // ELOOP: a link; EISDIR: a folder (O_CREAT refuses one before fstat could).
+    throw ['ELOOP', 'EISDIR'].includes((err as NodeJS.ErrnoException).code ?? '') ? notPlain() : err;
   }
   held.push(fd);
   if (!fstatSync(fd).isFile()) throw notPlain();
