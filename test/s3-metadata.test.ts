@@ -4,12 +4,14 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeFolder, makeLargeSnapshot, readArchive, sha256 } from './support/archive';
 import { type FakePrometheus, GOOD_NAME, startFakePrometheus } from './support/fake-prometheus';
 import { type ServerProcess, runCli, startServer } from './support/processes';
 import { type S3TestServer, startS3Server } from './support/radosgw';
+import { replaceMetadata } from '../apps/cli/src/s3';
 
 const MiB = 1024 * 1024;
 let s3: S3TestServer;
@@ -63,5 +65,43 @@ describe('x-amz-meta-sha256 on a multipart archive', () => {
     expect(await s3.keys(bucket)).toEqual([key]);
     const data = await s3.get(bucket, key);
     expect((await s3.head(bucket, key)).metadata).toEqual({ sha256: sha256(data) });
+  });
+});
+
+// Over CopyObject's 5 GiB the copy goes in parts (UploadPartCopy). A 5 GiB object does not fit
+// the test cluster, so the limits are lowered: a 13 MiB object copied in parts of 5 MiB, the
+// store's smallest.
+describe('x-amz-meta-sha256 on an object over the single-copy limit', () => {
+  const limits = { single: 5 * MiB, part: 5 * MiB };
+  const put = async (bucket: string, key: string, body: Buffer) => {
+    const { ETag } = await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    return ETag!;
+  };
+
+  it('copies it onto itself in parts with the new metadata: the same bytes, no pending upload', async () => {
+    const bucket = await s3.createBucket();
+    const body = randomBytes(13 * MiB);
+    const key = 'big/archive é.tar';
+    const etag = await put(bucket, key, body);
+    await replaceMetadata(s3.client, { bucket, key, etag, bytes: body.length }, { sha256: sha256(body) }, {}, limits);
+    expect((await s3.head(bucket, key)).metadata).toEqual({ sha256: sha256(body) });
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    // A multipart object of three parts (5 + 5 + 3 MiB), byte for byte the one written.
+    expect(head.ETag).toMatch(/-3"$/);
+    expect((await s3.get(bucket, key)).equals(body)).toBe(true);
+    expect(await s3.pendingUploads(bucket)).toEqual([]);
+  });
+
+  it.each([['in one copy', { single: 64 * MiB, part: 5 * MiB }], ['in parts', limits]])('changes nothing when the object at the key is no longer the one written (ETag), %s', async (_how, limits) => {
+    const bucket = await s3.createBucket();
+    const key = 'big/replaced.tar';
+    const first = randomBytes(11 * MiB);
+    const etag = await put(bucket, key, first);
+    const second = randomBytes(11 * MiB);
+    await put(bucket, key, second);
+    await expect(replaceMetadata(s3.client, { bucket, key, etag, bytes: first.length }, { sha256: sha256(first) }, {}, limits)).rejects.toThrow(/changed since it was written/);
+    expect((await s3.head(bucket, key)).metadata).toEqual({});
+    expect((await s3.get(bucket, key)).equals(second)).toBe(true);
+    expect(await s3.pendingUploads(bucket)).toEqual([]);
   });
 });

@@ -5,7 +5,6 @@ import {
   type S3FlagValues,
   type S3Location,
   type S3Settings,
-  MAX_COPY_BYTES,
   SHA256_METADATA,
   checkBucket,
   checkKeyRoom,
@@ -105,8 +104,7 @@ export class S3OutputTarget {
       return { checksumFile: saved, metadata: true };
     } catch (err) {
       const where = saved ? `its SHA-256 is in ${saved}` : 'it has no .sha256 (--no-checksum-file)';
-      const size = upload.bytes > MAX_COPY_BYTES ? '' : ' (copying the object onto itself with new metadata)';
-      return { checksumFile: saved, metadata: false, warning: `${upload.url} is verified and saved, and ${where}, but x-amz-meta-sha256 could not be added${size}: ${(err as Error).message}` };
+      return { checksumFile: saved, metadata: false, warning: `${upload.url} is verified and saved, and ${where}, but x-amz-meta-sha256 could not be added (copying the object onto itself with new metadata): ${(err as Error).message}` };
     }
   }
 

@@ -3,4 +3,4 @@ export { describeS3Failure, s3Status } from './s3-errors';
 export { type S3Location, checkKeyRoom, isS3Url, keyFor, parseS3Url, s3Url } from './s3-location';
 export { S3_FLAGS, type S3FlagValues, type S3Settings, type S3WriteOptions, createS3Client, s3FlagsGiven, s3Settings } from './s3-settings';
 export { MultipartArchiveUpload, PART_BYTES, QUEUE_PARTS, partBytesFor } from './multipart-upload';
-export { MAX_COPY_BYTES, SHA256_METADATA, checkBucket, objectExists, openObject, readChecksumObject, replaceMetadata, writeChecksumObject } from './s3-object';
+export { type CopyLimits, SHA256_METADATA, checkBucket, objectExists, openObject, readChecksumObject, replaceMetadata, writeChecksumObject } from './s3-object';

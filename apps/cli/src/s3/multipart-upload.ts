@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -175,7 +176,9 @@ export class MultipartArchiveUpload extends Writable {
         new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: this.uploadId, IfNoneMatch: ifNoneMatch, MultipartUpload: { Parts: parts } }),
       );
       this.state = 'completed';
-      return { metadata: false, etag: done.ETag! };
+      // Ceph RGW 16 answers with an empty ETag: the one S3 gives a multipart object instead
+      // (MD5 of the parts' MD5s, then the part count), which a HEAD then shows.
+      return { metadata: false, etag: done.ETag || multipartEtag(parts.map((p) => p.ETag)) };
     } catch (err) {
       const failure = s3Status(err) === 412 ? new Error(`${this.url} already exists; not overwriting it (use --force)`) : new Error(`completing the upload to ${this.url} failed: ${describeS3Failure(err)}`);
       this.state = 'open';
@@ -213,4 +216,11 @@ export class MultipartArchiveUpload extends Writable {
       );
     }
   }
+}
+
+/** The ETag S3 stores send for a multipart object: the MD5 of the parts' binary MD5s, a dash, the part count. */
+export function multipartEtag(partEtags: string[]): string {
+  const md5 = createHash('md5');
+  for (const etag of partEtags) md5.update(Buffer.from(etag.replace(/"/g, ''), 'hex'));
+  return `"${md5.digest('hex')}-${partEtags.length}"`;
 }

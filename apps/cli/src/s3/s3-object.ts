@@ -1,5 +1,16 @@
 import type { Readable } from 'node:stream';
-import { CopyObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCopyCommand,
+} from '@aws-sdk/client-s3';
 import { checksumFileFor, checksumLine, parseChecksumLine } from '../checksum-file';
 import { describeS3Failure, s3Status } from './s3-errors';
 import { s3Url } from './s3-location';
@@ -8,31 +19,58 @@ import type { S3WriteOptions } from './s3-settings';
 /** The metadata key (x-amz-meta-sha256) that holds an archive's SHA-256. */
 export const SHA256_METADATA = 'sha256';
 
-/** CopyObject's limit: a larger object cannot be copied onto itself in one request. */
-export const MAX_COPY_BYTES = 5 * 1024 ** 3;
+/** CopyObject's limit: a larger object is copied onto itself in parts (UploadPartCopy). */
+const MAX_COPY_BYTES = 5 * 1024 ** 3;
+
+/** Where the copy switches to parts, and their size (a part may be up to 5 GiB, 10,000 of them). */
+export interface CopyLimits {
+  single: number;
+  part: number;
+}
+const COPY_LIMITS: CopyLimits = { single: MAX_COPY_BYTES, part: 1024 ** 3 };
 
 /**
- * Sets an object's metadata after it was written, by copying it onto itself with
- * MetadataDirective REPLACE (what AWS documents for changing metadata): the store swaps the object
- * whole, so a reader sees the old or the new one, never a mix. CopySourceIfMatch makes it copy only
- * the object this run completed; storage class and encryption are given again, as a copy resets
- * them. Throws a clear Error; the object is left as it was.
+ * Sets an object's metadata after it was written, by copying it onto itself with the new metadata
+ * (what AWS documents for changing metadata), inside the store: the object is swapped whole, so a
+ * reader sees the old or the new one, never a mix. CopySourceIfMatch makes it copy only the object
+ * this run completed; storage class and encryption are given again, as a copy resets them. Over
+ * 5 GiB the copy is a multipart upload onto the same key, aborted on any failure. Throws a clear
+ * Error; the object is left as it was.
  */
-export async function replaceMetadata(client: S3Client, target: { bucket: string; key: string; etag: string; bytes: number }, metadata: Record<string, string>, write: S3WriteOptions): Promise<void> {
+export async function replaceMetadata(
+  client: S3Client,
+  target: { bucket: string; key: string; etag: string; bytes: number },
+  metadata: Record<string, string>,
+  write: S3WriteOptions,
+  limits: CopyLimits = COPY_LIMITS,
+): Promise<void> {
   const { bucket, key, etag, bytes } = target;
-  if (bytes > MAX_COPY_BYTES) throw new Error(`it is larger than the 5 GiB one CopyObject can copy`);
+  const source = { CopySource: `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`, CopySourceIfMatch: etag };
   try {
-    await client.send(
-      new CopyObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        CopySource: `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
-        CopySourceIfMatch: etag,
-        MetadataDirective: 'REPLACE',
-        Metadata: metadata,
-        ...write,
-      }),
-    );
+    // Checked first as well: Ceph RGW 16 ignores CopySourceIfMatch (AWS honours it), and the copy
+    // must not put this archive's hash on an object someone wrote over it meanwhile.
+    const now = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    if (now.ETag !== etag) throw new Error(`the object changed since it was written (ETag ${now.ETag}, not ${etag}); its metadata was left as it is`);
+    if (bytes <= limits.single) {
+      await client.send(new CopyObjectCommand({ Bucket: bucket, Key: key, ...source, MetadataDirective: 'REPLACE', Metadata: metadata, ...write }));
+      return;
+    }
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: metadata, ...write }));
+    try {
+      const parts: { PartNumber: number; ETag?: string }[] = [];
+      const partBytes = Math.max(limits.part, Math.ceil(bytes / 10_000));
+      for (let start = 0; start < bytes; start += partBytes) {
+        const PartNumber = parts.length + 1;
+        const range = `bytes=${start}-${Math.min(start + partBytes, bytes) - 1}`;
+        const { CopyPartResult } = await client.send(new UploadPartCopyCommand({ Bucket: bucket, Key: key, UploadId, PartNumber, ...source, CopySourceRange: range }));
+        parts.push({ PartNumber, ETag: CopyPartResult?.ETag });
+      }
+      await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }));
+    } catch (err) {
+      // Nothing half-copied stays behind: the object at the key is still the one that was written.
+      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId })).catch(() => undefined);
+      throw err;
+    }
   } catch (err) {
     throw new Error(describeS3Failure(err));
   }
