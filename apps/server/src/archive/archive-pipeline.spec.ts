@@ -118,4 +118,21 @@ describe('ArchivePipeline.run', () => {
     expect(result.sha256Hex).toMatch(/^[0-9a-f]{64}$/);
     expect(doneReading).toBe(1);
   });
+
+  it('fails at once, and lets go of the snapshot, when the client left before the archive started', async () => {
+    const closed = new Promise<ArchiveResult>((resolve) => {
+      handle = async (res) => {
+        // The client is gone before the pipeline starts (a killed CLI, a dropped connection).
+        await new Promise((r) => res.once('close', r));
+        const progress = { signal: new AbortController().signal, sent: () => undefined, doneReading: () => undefined };
+        resolve(await archive.run(await store.folder('20240101T000000Z-aaaa'), { format: 'tar' }, res, progress));
+      };
+    });
+    const request = http.get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    request.on('error', () => undefined);
+    setTimeout(() => request.destroy(), 50);
+    const result = await Promise.race([closed, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 5_000))]);
+    expect(result).not.toBe('hung');
+    expect((result as ArchiveResult).errorText).toMatch(/client closed the connection/);
+  });
 });

@@ -31,6 +31,8 @@ export class DownloadSink extends Writable {
     res.on('close', () => {
       if (!res.writableFinished) this.destroy(clientGone());
     });
+    // A client gone before the archive started: its 'close' is past, and a write would only wait for a drain that never comes.
+    if (res.destroyed) process.nextTick(() => this.destroy(clientGone()));
     // A write to a response whose socket is gone also errors; the close above says it better.
     res.on('error', (err) => this.destroy(err));
   }
@@ -58,6 +60,7 @@ export class DownloadSink extends Writable {
     hashed.then(() => {
       const more = this.res.write(chunk, () => this.release(chunk));
       if (more) callback();
+      else if (this.res.destroyed) callback(clientGone());
       else this.afterDrain(callback);
     }, callback);
   }
