@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { type Header, pack } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
+import { type TarEntry, tarOf } from '../../../../test/support/tar-entries';
 import { compress as zstdCompress } from 'zstd-napi';
 import type { Compression } from './archive-compression';
 import { ArchiveError, readBlockArchive } from './archive-reader';
@@ -11,7 +11,7 @@ import { ArchiveError, readBlockArchive } from './archive-reader';
 const A = '01HAAAAAAAAAAAAAAAAAAAAAAA';
 const SNAP = '20261207T193000Z-0123456789abcdef';
 
-type Entry = Partial<Header> & { name: string; body?: Buffer | string };
+type Entry = TarEntry;
 
 const meta = (ulid: string) => JSON.stringify({ ulid, minTime: 1_000, maxTime: 2_000, stats: { numSeries: 1 }, version: 1 });
 
@@ -24,22 +24,6 @@ function block(ulid: string, extra: Entry[] = []): Entry[] {
     { name: `${SNAP}/${ulid}/index`, body: 'index data' },
     { name: `${SNAP}/${ulid}/meta.json`, body: meta(ulid) },
   ];
-}
-
-async function tarOf(entries: Entry[]): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const out: Buffer[] = [];
-    const q = pack();
-    q.on('data', (c) => out.push(c as Buffer));
-    q.on('end', () => resolve(Buffer.concat(out)));
-    q.on('error', reject);
-    for (const { body, ...header } of entries) {
-      const full = { mtime: new Date(1_700_000_000_000), ...header };
-      if (body === undefined) q.entry(full);
-      else q.entry(full, body);
-    }
-    q.finalize();
-  });
 }
 
 /** A GNU long-name record ('L'): the next entry's name is this record's data. */

@@ -1,8 +1,7 @@
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { type Header, pack } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
-import { compress as zstdCompress } from 'zstd-napi';
+import { type TarEntry, compressedAs as compressed, tarOf } from '../../../../test/support/tar-entries';
 import { type Compression, detectCompression } from './archive-compression';
 import { ArchiveError, type FileVisit, readBlockArchive } from './archive-reader';
 
@@ -10,7 +9,7 @@ const A = '01HAAAAAAAAAAAAAAAAAAAAAAA';
 const B = '01HBBBBBBBBBBBBBBBBBBBBBBB';
 const SNAP = '20261207T193000Z-0123456789abcdef';
 
-type Entry = Partial<Header> & { name: string; body?: Buffer | string };
+type Entry = TarEntry;
 
 const meta = (ulid: string, minTime = 1_000, maxTime = 2_000) => JSON.stringify({ ulid, minTime, maxTime, stats: { numSeries: 3, numSamples: 300 }, compaction: { level: 1 }, version: 1 });
 
@@ -24,28 +23,6 @@ function block(ulid: string, top = `${SNAP}/`): Entry[] {
     { name: `${top}${ulid}/meta.json`, body: meta(ulid) },
     { name: `${top}${ulid}/tombstones`, body: 'tomb' },
   ];
-}
-
-async function tarOf(entries: Entry[]): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const out: Buffer[] = [];
-    const q = pack();
-    q.on('data', (c) => out.push(c as Buffer));
-    q.on('end', () => resolve(Buffer.concat(out)));
-    q.on('error', reject);
-    for (const { body, ...header } of entries) {
-      const full = { mtime: new Date(1_700_000_000_000), ...header };
-      if (body === undefined) q.entry(full);
-      else q.entry(full, body);
-    }
-    q.finalize();
-  });
-}
-
-function compressed(tar: Buffer, compression: Compression): Buffer {
-  if (compression === 'gzip') return zlib.gzipSync(tar);
-  if (compression === 'zstd') return zstdCompress(tar);
-  return tar;
 }
 
 async function read(data: Buffer, compression: Compression = 'none', onFile?: (f: FileVisit, body: Readable) => Promise<void>) {
