@@ -2,8 +2,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BlockStaging } from './block-staging';
+import { createHash } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BlockStaging, writeNewFile } from './block-staging';
 
 const A = '01HAAAAAAAAAAAAAAAAAAAAAAA';
 const B = '01HBBBBBBBBBBBBBBBBBBBBBBB';
@@ -74,5 +75,45 @@ describe('BlockStaging', () => {
     await fs.mkdir(path.join(root, '.other'));
     expect(await BlockStaging.removeStale(root)).toEqual([`.prombackup-restore-${A}-999999999-abcd`]);
     expect((await fs.readdir(root)).sort()).toEqual(['.other', `.prombackup-restore-${B}-${process.ppid}-abcd`]);
+  });
+});
+
+/** `mib` MiB of varied bytes in 1 MiB chunks, then `fail` if given; `hash` gets every byte sent. */
+function bigBody(mib: number, hash: ReturnType<typeof createHash>, fail?: Error): Readable {
+  return Readable.from(
+    (function* () {
+      for (let i = 0; i < mib; i++) {
+        const chunk = Buffer.alloc(1024 * 1024, i % 251);
+        hash.update(chunk);
+        yield chunk;
+      }
+      if (fail) throw fail;
+    })(),
+  );
+}
+
+describe('writeNewFile', () => {
+  it('flushes a large file to disk while it is still being written, and writes it byte for byte', async () => {
+    const handle = await fs.open(path.join(root, 'probe'), 'w');
+    const datasync = vi.spyOn(Object.getPrototypeOf(handle) as { datasync(): Promise<void> }, 'datasync');
+    await handle.close();
+    try {
+      const sent = createHash('sha256');
+      await writeNewFile(path.join(root, 'big'), bigBody(80, sent));
+      expect(datasync.mock.calls.length).toBeGreaterThanOrEqual(2);
+      expect(createHash('sha256').update(await fs.readFile(path.join(root, 'big'))).digest('hex')).toBe(sent.digest('hex'));
+      datasync.mockClear();
+      await writeNewFile(path.join(root, 'scratch'), bigBody(80, createHash('sha256')), false);
+      expect(datasync).not.toHaveBeenCalled();
+    } finally {
+      datasync.mockRestore();
+    }
+  });
+
+  it('fails with the body\'s own error when the body breaks after a flush, and never replaces an existing file', async () => {
+    await expect(writeNewFile(path.join(root, 'cut'), bigBody(40, createHash('sha256'), new Error('source went away')))).rejects.toThrow('source went away');
+    await fs.writeFile(path.join(root, 'there'), 'kept');
+    await expect(writeNewFile(path.join(root, 'there'), body('new'))).rejects.toThrow(/EEXIST/);
+    expect(await fs.readFile(path.join(root, 'there'), 'utf8')).toBe('kept');
   });
 });

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, constants as fsConstants, readdirSync, rmSync } from 'node:fs';
-import fs from 'node:fs/promises';
+import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 /** Hidden temporary block folders: `.prombackup-restore-ULID-PID-RANDOM` (Prometheus reads only ULID-named folders). */
@@ -41,7 +41,7 @@ export class BlockStaging {
   /** Writes one file of block `ulid`, which has `expected` files in all; the block is put in place after its last. */
   async write(ulid: string, expected: number, file: string, body: Readable, mtimeMs: number): Promise<void> {
     const block = await this.begin(ulid, expected);
-    await writeNewFile(path.join(block.temp, file), body);
+    await writeNewFile(path.join(block.temp, file), body, this.durable);
     await this.written(ulid, block, file, mtimeMs);
   }
 
@@ -160,12 +160,42 @@ export function isProcessRunning(pid: number): boolean {
   }
 }
 
+/** A file being written is flushed to disk every this many bytes (see writeNewFile). */
+const FLUSH_BYTES = 32 * 1024 * 1024;
+
 /**
  * Writes `body` into a new file with large writes: chunks gather up to 4 MiB and go out in one
- * writev (a FileHandle's stream measured three times slower here, in system time).
+ * writev (a FileHandle's stream measured three times slower here, in system time). With `durable`,
+ * the file is flushed to disk in the background as it grows, so that its final fsync finds little
+ * left to write and the disk works while the archive is still being unpacked.
  */
-export async function writeNewFile(file: string, body: Readable): Promise<void> {
-  await pipeline(body, createWriteStream(file, { flags: 'wx', mode: 0o644, highWaterMark: 4 * 1024 * 1024 }));
+export async function writeNewFile(file: string, body: Readable, durable = true): Promise<void> {
+  const out = createWriteStream(file, { flags: 'wx', mode: 0o644, highWaterMark: 4 * 1024 * 1024 });
+  if (!durable) return pipeline(body, out);
+  let handle: FileHandle | undefined;
+  let flushing: Promise<void> = Promise.resolve();
+  let unflushed = 0;
+  const flushAsItGrows = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      unflushed += chunk.length;
+      if (unflushed >= FLUSH_BYTES) {
+        unflushed = 0;
+        flushing = flushing.then(async () => {
+          handle ??= await fs.open(file, 'r');
+          await handle.datasync();
+        });
+        flushing.catch(() => undefined); // awaited below, or the write failed anyway
+      }
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(body, flushAsItGrows, out);
+    await flushing;
+  } finally {
+    await flushing.catch(() => undefined);
+    await handle?.close();
+  }
 }
 
 /** fsync of a file or a folder (for a folder: the names in it). */
