@@ -4,14 +4,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { buffer } from 'node:stream/consumers';
-import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CompressStream, decompress as zstdDecompress } from 'zstd-napi';
+import { decompress as zstdDecompress } from 'zstd-napi';
 import { COMPRESSION_LEVELS } from '@prombackup/contract';
 import { words } from '../../../../test/support/text';
+import { zstdStreamed } from '../../../../test/support/zstd-reference';
 import { ServerConfig } from '../config/server-config';
 import { parseSettings } from '../config/settings';
 import { SnapshotStore } from '../snapshots/snapshot-store';
@@ -29,9 +27,7 @@ const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 /** The large file compressed on its own, as the pipeline must reproduce it wherever the file sits. */
 async function runOf(format: 'tgz' | 'tzst', data: Buffer): Promise<Buffer> {
   if (format === 'tgz') return zlib.gzipSync(data.subarray(0, GZIP_BLOCK_BYTES), gzipMemberOptions(COMPRESSION_LEVELS.tgz.default));
-  const stream = new CompressStream({ ...zstdParameters(COMPRESSION_LEVELS.tzst.default) });
-  const [, frame] = await Promise.all([pipeline(Readable.from([data]), stream), buffer(stream)]);
-  return frame;
+  return zstdStreamed(data, zstdParameters(COMPRESSION_LEVELS.tzst.default));
 }
 
 describe('ArchivePipeline.run', () => {

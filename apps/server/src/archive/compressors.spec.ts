@@ -9,13 +9,14 @@ import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CompressStream, compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
+import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
 import { COMPRESSION_LEVELS } from '@prombackup/contract';
 import { createTarCompressor, RESET_BEFORE_FILES_OVER, type ZstdEngine } from './compressors';
 import { FileBoundaries } from './file-boundaries';
 import { GZIP_BLOCK_BYTES, gzipMemberOptions } from './gzip-lane';
 import { ZSTD_OVERLAP_LOG, ZSTD_SHORT_OVERLAP_MAX_LEVEL, zstdParameters } from './zstd-settings';
 import { words } from '../../../../test/support/text';
+import { zstdStreamed } from '../../../../test/support/zstd-reference';
 
 const MiB = 1024 * 1024;
 type Format = 'tgz' | 'tzst';
@@ -116,9 +117,7 @@ async function nodeZstdRunOf(data: Buffer, level: number): Promise<Buffer> {
 /** The same for tzst at any level; `overlapLog` undefined leaves zstd's own job history. */
 async function zstdRunOf(data: Buffer, level: number, overlapLog: number | undefined): Promise<Buffer> {
   const { overlapLog: _serverOverlap, ...parameters } = zstdParameters(level);
-  const stream = new CompressStream({ ...parameters, ...(overlapLog === undefined ? {} : { overlapLog }) });
-  const [, out] = await Promise.all([pipeline(Readable.from([data]), stream), buffer(stream)]);
-  return out;
+  return zstdStreamed(data, { ...parameters, ...(overlapLog === undefined ? {} : { overlapLog }) });
 }
 
 function occurrences(haystack: Buffer, needle: Buffer): number {

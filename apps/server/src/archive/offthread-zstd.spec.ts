@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { decompress } from 'zstd-napi';
 import { COMPRESSION_NICE } from '../common/thread-priority';
 import { OffThreadZstd } from './offthread-zstd';
-import { zstdParameters } from './zstd-settings';
+import { type ZstdParameters, zstdParameters } from './zstd-settings';
 import { words } from '../../../../test/support/text';
+import { zstdContext } from '../../../../test/support/zstd-reference';
 
 const MiB = 1024 * 1024;
 
@@ -106,6 +107,40 @@ describe('OffThreadZstd', () => {
       expect(niceOfThreads()[0]).toBe(0);
     } finally {
       await zstd.close();
+    }
+  });
+
+  it("turns zstd's block pre-splitter off at the fast levels, and a zstd without that parameter still compresses", async () => {
+    // Runs of well-compressing words between runs of noise: blocks the pre-splitter would cut.
+    const data = Buffer.concat(Array.from({ length: 48 }, (_, i) => (i % 2 ? words(40 * 1024, i) : Buffer.from(Array.from({ length: 24 * 1024 }, (_, j) => (j * 2_654_435_761 + i) >>> 13 & 0xff)))));
+    /** What zstd itself makes of `data` in one call, as OffThreadZstd was asked. */
+    const direct = (parameters: Partial<ZstdParameters>) => {
+      const out = Buffer.alloc(2 * data.length);
+      return Buffer.from(out.subarray(0, zstdContext(parameters).compress2(out, data)));
+    };
+    for (const level of [1, 3, 4]) {
+      expect(zstdParameters(level).blockSplitterLevel).toBe(1);
+      const zstd = new OffThreadZstd(zstdParameters(level));
+      try {
+        const out = Buffer.alloc(2 * data.length);
+        const [left, produced] = await zstd.compressStream2(out, data, true);
+        expect(left).toBe(0);
+        const ours = out.subarray(0, produced);
+        expect(ours.equals(direct(zstdParameters(level))), `level ${level}`).toBe(true);
+        if (level === 3) expect(ours.equals(direct({ ...zstdParameters(level), blockSplitterLevel: undefined })), 'the default splits differently').toBe(false);
+        expect(decompress(ours).equals(data)).toBe(true);
+      } finally {
+        await zstd.close();
+      }
+    }
+    // As an older zstd would answer an experimental parameter it lacks: an error, which is ignored.
+    const unknown = new OffThreadZstd({ ...zstdParameters(3), blockSplitterLevel: 999 });
+    try {
+      const out = Buffer.alloc(2 * data.length);
+      const [, produced] = await unknown.compressStream2(out, data, true);
+      expect(decompress(out.subarray(0, produced)).equals(data)).toBe(true);
+    } finally {
+      await unknown.close();
     }
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { COMPRESSION_LEVELS } from '@prombackup/contract';
-import { ZSTD_CAPPED_FROM_LEVEL, ZSTD_CAPS, ZSTD_OVERLAP_LOG, ZSTD_SHORT_OVERLAP_MAX_LEVEL, zstdParameters } from './zstd-settings';
+import { ZSTD_CAPPED_FROM_LEVEL, ZSTD_CAPS, ZSTD_NO_PRESPLIT, ZSTD_OVERLAP_LOG, ZSTD_SHORT_OVERLAP_MAX_LEVEL, zstdParameters } from './zstd-settings';
 
 describe('zstdParameters', () => {
   const { min, max } = COMPRESSION_LEVELS.tzst;
@@ -12,6 +12,7 @@ describe('zstdParameters', () => {
       expect(p).toMatchObject({ compressionLevel: level, checksumFlag: true });
       expect([p.windowLog, p.hashLog, p.chainLog]).toEqual([undefined, undefined, undefined]);
       expect(p.overlapLog).toBe(level <= ZSTD_SHORT_OVERLAP_MAX_LEVEL ? ZSTD_OVERLAP_LOG : undefined);
+      expect(p.blockSplitterLevel).toBe(level <= ZSTD_SHORT_OVERLAP_MAX_LEVEL ? ZSTD_NO_PRESPLIT : undefined);
     }
   });
 

@@ -14,6 +14,12 @@ export const ZSTD_JOB_BYTES = 1024 * 1024;
  */
 export const ZSTD_OVERLAP_LOG = 3;
 export const ZSTD_SHORT_OVERLAP_MAX_LEVEL = 4;
+/**
+ * zstd 1.5.7 looks for a better place to end each block before compressing it; on TSDB data at
+ * the fast levels that costs CPU and makes the output larger, so there it is off (1: no split).
+ * An experimental parameter: a zstd that lacks it compresses as before.
+ */
+export const ZSTD_NO_PRESPLIT = 1;
 
 /**
  * From this level on zstd's defaults size their match tables for each of its threads far past
@@ -31,6 +37,8 @@ export interface ZstdParameters {
   nbWorkers: number;
   jobSize: number;
   overlapLog?: number;
+  /** zstd's experimental ZSTD_c_blockSplitterLevel, which zstd-napi knows only by number. */
+  blockSplitterLevel?: number;
   windowLog?: number;
   hashLog?: number;
   chainLog?: number;
@@ -39,7 +47,7 @@ export interface ZstdParameters {
 /** What the server compresses a tzst download with at `level`. */
 export function zstdParameters(level: number): ZstdParameters {
   const parameters: ZstdParameters = { compressionLevel: level, checksumFlag: true, nbWorkers: ZSTD_WORKERS, jobSize: ZSTD_JOB_BYTES };
-  if (level <= ZSTD_SHORT_OVERLAP_MAX_LEVEL) parameters.overlapLog = ZSTD_OVERLAP_LOG;
+  if (level <= ZSTD_SHORT_OVERLAP_MAX_LEVEL) Object.assign(parameters, { overlapLog: ZSTD_OVERLAP_LOG, blockSplitterLevel: ZSTD_NO_PRESPLIT });
   if (level >= ZSTD_CAPPED_FROM_LEVEL) Object.assign(parameters, ZSTD_CAPS);
   return parameters;
 }

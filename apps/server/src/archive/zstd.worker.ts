@@ -41,12 +41,18 @@ try {
   (require('node:os') as typeof Os).setPriority(thread, nice);
 } catch {}
 
+/** zstd parameters zstd-napi does not name, by their number in zstd.h (ZSTD_c_experimentalParam20). */
+const EXPERIMENTAL: Record<string, number> = { blockSplitterLevel: 1017 };
+
 const cctx = new binding.CCtx();
 let failure: unknown;
-try {
-  for (const [name, value] of Object.entries(parameters)) cctx.setParameter(binding.CParameter[name as keyof typeof Binding.CParameter], Number(value));
-} catch (err) {
-  failure = err;
+for (const [name, value] of Object.entries(parameters)) {
+  try {
+    cctx.setParameter(binding.CParameter[name as keyof typeof Binding.CParameter] ?? EXPERIMENTAL[name], Number(value));
+  } catch (err) {
+    // An experimental parameter is only tuning: a zstd without it compresses as before.
+    if (!(name in EXPERIMENTAL)) failure ??= err;
+  }
 }
 
 parentPort!.on('message', (message: ToZstdWorker) => {
