@@ -187,6 +187,27 @@ describe('the lock on an s3:// sync prefix', () => {
   });
 
   it.each([
+    ['an hour ahead', 3_600_000],
+    ['an hour behind', -3_600_000],
+  ])('a host whose clock is %s judges a lock by the store\'s clock: a fresh lock is held, one not renewed for --lock-stale is taken over', async (_, skewMs) => {
+    // The CLI's clock, shifted: Date.now() and new Date() both; the SDK corrects its signing from the store's answers.
+    const preload = `${await tempDir('pb-s3lock-clock-')}/skew.cjs`;
+    await fs.writeFile(preload, `const Real = Date; globalThis.Date = class extends Real { constructor(...a) { if (a.length) super(...a); else super(Real.now() + ${skewMs}); } static now() { return Real.now() + ${skewMs}; } };\n`);
+    const skewed = (args: string[]) => runCli(args, { env: { ...s3.env(), NODE_OPTIONS: `--require ${preload}` } });
+    const prefix = skewMs > 0 ? 'ahead' : 'behind';
+    const holder = { format: 'prombackup-sync-lock/1', command: 'sync', host: 'other-pod', pid: 3, started_at: '2026-01-01T00:00:00.000Z', renewed_at: '2026-01-01T00:00:00.000Z', token: 'y' };
+    await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/${LOCK}`, Body: JSON.stringify(holder) }));
+    const held = await skewed(['forget', `s3://${bucket}/${prefix}`, '--keep-last', '1']);
+    expect(held.code, held.stderr).toBe(1);
+    expect(flat(held.stderr)).toMatch(/is locked by sync \(pid 3 on host other-pod, .*\), last written \d(\.\d+)?s ago/);
+    await new Promise((r) => setTimeout(r, 3500));
+    const taken = await skewed(['forget', `s3://${bucket}/${prefix}`, '--keep-last', '1', '--lock-stale', '2s']);
+    expect(taken.code, taken.stderr).toBe(0);
+    expect(flat(taken.stderr)).toMatch(/took over .* last written \d(\.\d+)?s ago\): not renewed for --lock-stale 2s/);
+    expect(await s3.keys(bucket, `${prefix}/${LOCK}`)).toEqual([]);
+  });
+
+  it.each([
     [['sync', 's3://BUCKET/p', '--lock-stale', 'soon'], /--lock-stale: invalid duration "soon"/],
     [['sync', 's3://BUCKET/p', '--lock-stale', '500ms'], /--lock-stale must be at least 1s, got "500ms"/],
     [['forget', 's3://BUCKET/p', '--keep-last', '1', '--lock-stale', '-5m'], /--lock-stale must be at least 1s/],

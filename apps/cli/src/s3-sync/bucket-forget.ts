@@ -49,7 +49,7 @@ export interface RemovalGuard {
 }
 const CONFIRM_MS = 30_000;
 
-export async function forgetInBucket(bucket: SyncBucket, policy: RetentionPolicy, dryRun: boolean, guard?: RemovalGuard, now = new Date()): Promise<BucketForgetResult> {
+export async function forgetInBucket(bucket: SyncBucket, policy: RetentionPolicy, dryRun: boolean, guard?: RemovalGuard): Promise<BucketForgetResult> {
   const result: BucketForgetResult = { target: bucket.url(), dry_run: dryRun, policy, archives: [], manifests: [], block_objects: { kept: 0, removed: 0, removed_bytes: 0, recent_left: 0 }, kept: 0, removed: 0 };
   const top = (await bucket.list('')).filter((o) => !o.key.slice(bucket.prefix.length).includes('/'));
   const names = new Set(top.map((o) => o.key));
@@ -103,7 +103,7 @@ export async function forgetInBucket(bucket: SyncBucket, policy: RetentionPolicy
     else entry.outcome = await remove(item.name);
     result.manifests.push(entry);
   }
-  if (manifests.length > 0) await removeBlockObjects(bucket, named, namedByRemoved, now, remove, result);
+  if (manifests.length > 0) await removeBlockObjects(bucket, named, namedByRemoved, remove, result);
   return result;
 }
 
@@ -111,17 +111,18 @@ async function removeBlockObjects(
   bucket: SyncBucket,
   named: Set<string>,
   namedByRemoved: Set<string>,
-  now: Date,
   remove: (key: string) => Promise<ObjectOutcome>,
   result: BucketForgetResult,
 ): Promise<void> {
   const objects = await bucket.list(BLOCKS_DIR);
+  // Ages by the store's clock, which wrote the objects' times.
+  const now = bucket.storeNow();
   const relative = (o: ListedObject) => o.key.slice(bucket.prefix.length);
   const going: ListedObject[] = [];
   for (const object of objects) {
     const key = relative(object);
     if (!blockKeyOwner(key) || named.has(key)) result.block_objects.kept++;
-    else if (!namedByRemoved.has(key) && now.getTime() - object.lastModified.getTime() < RECENT_MS) result.block_objects.recent_left++;
+    else if (!namedByRemoved.has(key) && now - object.lastModified.getTime() < RECENT_MS) result.block_objects.recent_left++;
     else going.push(object);
   }
   const markersFirst = going.sort((a, b) => Number(blockKeyOwner(relative(b))!.marker) - Number(blockKeyOwner(relative(a))!.marker));

@@ -96,7 +96,7 @@ export class PrefixLock {
       // Looked at first, so that a store that ignores If-None-Match overwrites a lock only in a race.
       const found = await lock.read();
       if (found) {
-        const age = Date.now() - found.written.getTime();
+        const age = bucket.storeNow() - found.written.getTime();
         if (!options.breakLock && age < options.staleMs) throw new PrefixLockedError(lock.heldBy(found, age));
         options.onTakeOver?.(`took over ${lock.url} (${describeHolder(found)}, last written ${formatAge(age)} ago): ${options.breakLock ? '--break-lock' : `not renewed for --lock-stale ${formatDuration(options.staleMs)}`}`);
         await lock.remove();
@@ -104,7 +104,7 @@ export class PrefixLock {
       if (!(await lock.create())) continue; // someone else created it in between: look again
       const back = await lock.read();
       if (back?.holder?.token !== lock.holder.token) {
-        if (back) throw new PrefixLockedError(lock.heldBy(back, Date.now() - back.written.getTime()));
+        if (back) throw new PrefixLockedError(lock.heldBy(back, bucket.storeNow() - back.written.getTime()));
         continue;
       }
       lock.timer = setInterval(() => void lock.renew(), Math.min(MAX_RENEW_MS, options.staleMs / 4)).unref();

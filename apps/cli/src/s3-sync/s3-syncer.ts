@@ -24,7 +24,6 @@ const tally = (items: readonly { bytes: number }[]) => ({ blocks: items.length, 
  */
 export class S3Syncer implements SyncTarget {
   private readonly cancel = new AbortController();
-  private readonly started = new Date();
   private stopping = false;
   private received = 0;
   private running?: Promise<unknown>;
@@ -46,7 +45,8 @@ export class S3Syncer implements SyncTarget {
 
   /** Multipart uploads under PREFIX/blocks/ that a sync killed outright left pending (the prefix's lock keeps other syncs out). */
   async clearLeftovers(): Promise<string[]> {
-    const aborted = await this.bucket.abortPendingUploads(BLOCKS_DIR, this.started);
+    // Uploads are dated by the store's clock, which its Date header gives in whole seconds; this run has started none yet.
+    const aborted = await this.bucket.abortPendingUploads(BLOCKS_DIR, new Date(this.bucket.storeNow() + 2000));
     return aborted.map((key) => `aborted the unfinished upload of ${this.bucket.url(key)}, left behind by a sync that did not end`);
   }
 

@@ -37,6 +37,14 @@ export class SyncBucket {
     return s3Url(this.bucket, key);
   }
 
+  /**
+   * Now by the store's clock, to compare with the times it gives objects: the SDK sets the offset
+   * from the Date header of every answer, so a host whose clock is off does not misjudge ages.
+   */
+  storeNow(): number {
+    return Date.now() + (this.client.config.systemClockOffset ?? 0);
+  }
+
   /** Every object whose key starts with PREFIX + `under`. */
   async list(under: string): Promise<ListedObject[]> {
     const out: ListedObject[] = [];
