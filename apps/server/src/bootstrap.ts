@@ -5,6 +5,7 @@ import { AppModule } from './app.module';
 import { ZSTD_ENGINE } from './archive/compressors';
 import { AppLogger } from './common/app-logger';
 import { ErrorFilter } from './common/error.filter';
+import { withoutPassword } from './config/setting-parsers';
 import type { Settings } from './config/settings';
 import { VERSION } from './config/version';
 import { formatDuration } from '@prombackup/contract';
@@ -34,7 +35,7 @@ export async function listen(app: INestApplication, settings: Settings): Promise
   new Logger('prombackup-server').log({
     message:
       `version ${VERSION}, listening on ${typeof address === 'string' ? address : `${address.address}:${address.port}`}, ` +
-      `Prometheus ${settings.prometheusEndpoint}, snapshots in ${settings.snapshotDir}`,
+      `Prometheus ${withoutPassword(settings.prometheusEndpoint)}, snapshots in ${settings.snapshotDir}`,
     autoprune: settings.autoprune ? `every ${formatDuration(settings.autopruneIntervalMs)} keeping ${formatDuration(settings.autopruneKeepWithinMs)}` : 'off',
     auth: settings.authToken === undefined ? 'off' : 'bearer token',
     max_concurrent_downloads: settings.maxConcurrentDownloads,

@@ -30,6 +30,19 @@ export function parseHttpUrl(value: string): string {
   return value.replace(/\/+$/, '');
 }
 
+/** A URL with the password of its user info replaced by ***, the rest as given. */
+export function withoutPassword(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url.replace(/\/\/[^/?#]*@/, '//***@');
+  }
+  if (parsed.password === '') return url;
+  parsed.password = '***';
+  return url.endsWith('/') ? parsed.href : parsed.href.replace(/\/$/, '');
+}
+
 export function readTokenFile(value: string): string | undefined {
   if (value === '') return undefined;
   let token: string;

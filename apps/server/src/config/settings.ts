@@ -8,6 +8,7 @@ import {
   parsePositiveDuration,
   parsePositiveInt,
   readTokenFile,
+  withoutPassword,
 } from './setting-parsers';
 
 /** The server's settings once parsed and checked. */
@@ -191,7 +192,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       return convert(value, def);
     } catch (err) {
       const where = given ? given.source : `default of -${flag}`;
-      throw new SettingsError(`invalid value ${JSON.stringify(value)} for ${where}: ${(err as Error).message}`);
+      throw new SettingsError(`invalid value ${JSON.stringify(def.kind === 'url' ? withoutPassword(value) : value)} for ${where}: ${(err as Error).message}`);
     }
   };
 
