@@ -1,4 +1,5 @@
 import type { DownloadStatusDto, PrombackupClient } from '@prombackup/client';
+import { escapeControls } from '@prombackup/contract';
 
 /** How long to wait for the server to record a download's outcome after its last byte arrived. */
 const STATUS_WAIT_MS = 15_000;
@@ -16,7 +17,7 @@ export async function waitForOutcome(client: PrombackupClient, id: string): Prom
 /** Throws, naming the cause, unless the server recorded success with the SHA-256 the CLI computed. */
 export function verify(status: DownloadStatusDto, sha256: string, id: string): void {
   if (!status.finished) throw new Error(`the server still reports download ${id} as running after all bytes arrived; not trusting it`);
-  if (!status.finished.success) throw new Error(`the server reports download ${id} failed: ${status.finished.error_text ?? 'no reason given'}`);
+  if (!status.finished.success) throw new Error(`the server reports download ${id} failed: ${escapeControls(status.finished.error_text ?? 'no reason given')}`);
   if (status.finished.sha256_hex !== sha256) {
     throw new Error(`checksum mismatch: received bytes hash to ${sha256}, the server sent ${status.finished.sha256_hex}`);
   }
