@@ -1,5 +1,6 @@
 // What an outsider or a tired operator sends that the other hostile suites do not: HEAD on a
 // download, credentials inside URLs, and server URLs pasted with a query or a fragment.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
@@ -116,6 +117,34 @@ describe('a password in -prometheus_endpoint (Prometheus behind a basic-auth pro
       await guarded.stop();
       proxy.closeAllConnections();
     }
+  });
+});
+
+describe('control characters in a file name inside a snapshot', () => {
+  // A FIFO fails the download naming it; its name clears the screen, rings and forges a log line.
+  const EVIL = '\u001b[2J\u001b[31mPWNED\u0007\n2026-01-01T00:00:00.000Z INFO  [forged] all is well';
+  const NAME = '20240301T000000Z-00000000000000c1';
+
+  beforeAll(async () => {
+    await fs.mkdir(path.join(prom.snapshotDir, NAME, 'blk'), { recursive: true });
+    execFileSync('mkfifo', [path.join(prom.snapshotDir, NAME, 'blk', EVIL)]);
+  });
+
+  it('reaches the status, the log and the CLI escaped, never as raw control characters', async () => {
+    const { id } = await get(`${server.url}/api/download?name=${NAME}`);
+    const finished = await statusOf(server, id);
+    expect(finished.success).toBe(false);
+    expect(finished.error_text).toContain('\\x1b[2J\\x1b[31mPWNED\\x07\\x0a2026-01-01');
+    const cli = await runCli(['download', NAME, '-o', path.join(tmp, 'evil.tar'), '--server', server.url]);
+    expect(cli.code).toBe(1);
+    const status = await runCli(['status', id, '--server', server.url]);
+    expect(status.stdout.toString()).toContain('PWNED');
+    const page = await (await fetch(`${server.url}/`)).text();
+    for (const shown of [finished.error_text!, cli.stderr, status.stdout.toString(), page, server.log()]) {
+      expect(shown).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+      expect(shown).not.toMatch(/^2026-01-01T00:00:00.000Z INFO {2}\[forged\]/m);
+    }
+    await fs.rm(path.join(prom.snapshotDir, NAME), { recursive: true });
   });
 });
 
