@@ -86,6 +86,29 @@ export function parsePositiveDuration(value: string): number {
   return ms;
 }
 
+/**
+ * Longest wait a timer setting may ask for. Node's timers hold at most 2^31-1 ms (24.8 days) and
+ * fire at once, with a warning, when asked for more; autoprune adds up to 10% jitter on top.
+ */
+export const MAX_TIMER_DURATION = '500h';
+
+/** A duration that a timer waits for: greater than zero, at least `min`, at most MAX_TIMER_DURATION. */
+export function timerDuration(min = '1ns'): (value: string) => number {
+  const minMs = parseDuration(min);
+  const maxMs = parseDuration(MAX_TIMER_DURATION);
+  return (value) => {
+    const ms = parsePositiveDuration(value);
+    if (ms < minMs) throw new Error(`must be at least ${min}`);
+    if (ms > maxMs) throw new Error(`must be at most ${MAX_TIMER_DURATION}`);
+    return ms;
+  };
+}
+
+/** Like timerDuration, but 0 (do not wait) is allowed. */
+export function nonNegativeTimerDuration(value: string): number {
+  return parseNonNegativeDuration(value) === 0 ? 0 : timerDuration()(value);
+}
+
 export function parsePositiveInt(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 10_000) {
     throw new Error('want a whole number from 1 to 10000');
