@@ -167,10 +167,12 @@ describe('--server as a tired operator pastes it', () => {
     }
   });
 
-  it('still takes a trailing slash and a path prefix', async () => {
-    const slash = await runCli(['list', '--server', `${server.url}/`]);
-    expect(slash.code).toBe(0);
-    expect(slash.stdout.toString()).toContain(snapshot);
+  it('still takes a trailing slash, surrounding whitespace and a path prefix', async () => {
+    for (const url of [`${server.url}/`, ` ${server.url}\n`]) {
+      const listed = await runCli(['list', '--server', url]);
+      expect(listed.code, JSON.stringify(url)).toBe(0);
+      expect(listed.stdout.toString()).toContain(snapshot);
+    }
     // Behind a proxy under a path prefix: here nothing serves it, so it must fail as any other 404.
     const prefixed = await runCli(['list', '--server', `${server.url}/prombackup`]);
     expect(prefixed.code).toBe(1);

@@ -65,7 +65,8 @@ export abstract class ApiCommand<T extends typeof Command> extends Command {
     if (/[?#]/.test(this.flags.server)) {
       this.error(`--server must be the server's base URL, without a query or a fragment, e.g. ${url.origin}${url.pathname.replace(/\/$/, '')}`, { exit: 2 });
     }
-    this.server = this.flags.server;
+    // The URL parser above ignores surrounding whitespace (a value read from a file or a Secret); requests must too.
+    this.server = this.flags.server.trim();
     this.token = this.flags.token?.trim() || undefined;
     // Checked here, because fetch would refuse such a header with a message that quotes it.
     if (this.token !== undefined && !isHeaderSafe(this.token)) {
