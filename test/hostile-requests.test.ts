@@ -137,6 +137,8 @@ describe('control characters in a file name inside a snapshot', () => {
     expect(finished.error_text).toContain('\\x1b[2J\\x1b[31mPWNED\\x07\\x0a2026-01-01');
     const cli = await runCli(['download', NAME, '-o', path.join(tmp, 'evil.tar'), '--server', server.url]);
     expect(cli.code).toBe(1);
+    // Cut off by the server: the CLI asks it why, rather than blaming the connection alone.
+    expect(oneLine(cli.stderr)).toMatch(/cut off after .*; the server reports: .*\\x1b\[31mPWNED.* is a named pipe/);
     const status = await runCli(['status', id, '--server', server.url]);
     expect(status.stdout.toString()).toContain('PWNED');
     const page = await (await fetch(`${server.url}/`)).text();
