@@ -1,6 +1,6 @@
 // What an outsider or a tired operator sends that the other hostile suites do not: HEAD on a
 // download, credentials inside URLs, and server URLs pasted with a query or a fragment.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get, statusOf } from './support/downloads';
-import { runCli, type ServerProcess, startServer } from './support/processes';
+import { CLI_BIN, runCli, type ServerProcess, startServer } from './support/processes';
 import { type PrometheusInstance, startPrometheus, takeSnapshot } from './support/prometheus';
 
 const PASSWORD = 'hunter2-s3cret-pw';
@@ -147,6 +147,22 @@ describe('control characters in a file name inside a snapshot', () => {
       expect(shown).not.toMatch(/^2026-01-01T00:00:00.000Z INFO {2}\[forged\]/m);
     }
     await fs.rm(path.join(prom.snapshotDir, NAME), { recursive: true });
+  });
+});
+
+describe('--output - with a terminal on standard output', () => {
+  it('is refused before a snapshot is taken, as gzip refuses; the archive never reaches the terminal', async () => {
+    const before = (await (await fetch(`${server.url}/api/snapshots`)).json()) as { snapshots: unknown[] };
+    for (const args of [['download', snapshot, '-o', '-'], ['create', '-o', '-']]) {
+      // script(1) gives the CLI a pseudo-terminal as its standard output.
+      const command = [process.execPath, CLI_BIN, ...args, '--server', server.url].map((a) => `'${a}'`).join(' ');
+      const run = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'latin1', timeout: 30_000 });
+      expect(run.status, run.stdout).toBe(2);
+      expect(oneLine(run.stdout)).toContain('standard output is a terminal; not writing a binary archive to it');
+      expect(run.stdout).not.toContain('ustar');
+    }
+    const after = (await (await fetch(`${server.url}/api/snapshots`)).json()) as { snapshots: unknown[] };
+    expect(after.snapshots).toHaveLength(before.snapshots.length);
   });
 });
 
