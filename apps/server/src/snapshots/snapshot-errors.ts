@@ -46,6 +46,8 @@ export function describeCode(code: string | undefined): string {
       return 'input/output error (EIO)';
     case 'ELOOP':
       return 'too many symbolic links (ELOOP)';
+    case 'EXDEV':
+      return 'another file system is mounted inside it, and is left alone; unmount it first (EXDEV)';
     default:
       return code ?? 'unknown error';
   }
