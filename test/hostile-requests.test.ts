@@ -2,13 +2,14 @@
 // download, credentials inside URLs, and server URLs pasted with a query or a fragment.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { get, statusOf } from './support/downloads';
+import { get, statusOf, writeSmallSnapshot } from './support/downloads';
 import { CLI_BIN, runCli, type ServerProcess, startServer } from './support/processes';
 import { type PrometheusInstance, startPrometheus, takeSnapshot } from './support/prometheus';
 
@@ -163,6 +164,27 @@ describe('--output - with a terminal on standard output', () => {
     }
     const after = (await (await fetch(`${server.url}/api/snapshots`)).json()) as { snapshots: unknown[] };
     expect(after.snapshots).toHaveLength(before.snapshots.length);
+  });
+});
+
+describe('POST /api/prune with a misspelt parameter', () => {
+  it('is refused naming it, rather than pruning with the default 1h; the snapshot it meant to keep stays', async () => {
+    // Three hours old: the default keep_within (1h) would remove it, 24h keeps it.
+    const name = `${new Date(Date.now() - 3 * 3600_000).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-00000000000000d1`;
+    await writeSmallSnapshot(prom.snapshotDir, name);
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    for (const [query, body] of [['?keep-within=24h', undefined], ['', 'keepwithin=24h'], ['?keep_within=24h&dry_run=1', undefined]]) {
+      const res = await fetch(`${server.url}/api/prune${query}`, { method: 'POST', headers: body ? form : {}, body });
+      expect(res.status, query || body).toBe(400);
+      expect(((await res.json()) as { message: string }).message).toMatch(/^unknown parameter ".*"; this request takes keep_within$/);
+      expect(existsSync(path.join(prom.snapshotDir, name)), query || body).toBe(true);
+    }
+    const kept = await fetch(`${server.url}/api/prune?keep_within=24h`, { method: 'POST' });
+    expect(kept.status).toBe(200);
+    expect(existsSync(path.join(prom.snapshotDir, name))).toBe(true);
+    // A bare POST still prunes with the default.
+    const bare = (await (await fetch(`${server.url}/api/prune`, { method: 'POST' })).json()) as { removed: string[] };
+    expect(bare.removed).toContain(name);
   });
 });
 
