@@ -47,6 +47,19 @@ describe('prombackup-server command line', () => {
     expect(run.stderr).toMatch(message);
   });
 
+  it('names -listen_address when it cannot listen there: a port in use, a host that does not resolve', async () => {
+    const busy = await startServer(['-snapshot_dir', '/x']);
+    try {
+      for (const address of [`127.0.0.1:${busy.port}`, `nohost.invalid:${busy.port}`]) {
+        const run = await runServerCommand(['-snapshot_dir', '/x', '-listen_address', address]);
+        expect(run.code, address).toBe(1);
+        expect(run.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^prombackup-server: cannot listen on -listen_address ${address}: .*(EADDRINUSE|ENOTFOUND|EAI_AGAIN)`));
+      }
+    } finally {
+      await busy.stop();
+    }
+  });
+
   it('runs the seed command line verbatim', async () => {
     const child = spawn(
       process.execPath,

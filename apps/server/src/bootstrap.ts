@@ -28,8 +28,14 @@ export async function createApp(settings: Settings, options: { logger?: false } 
 }
 
 export async function listen(app: INestApplication, settings: Settings): Promise<void> {
-  if (settings.listenHost === undefined) await app.listen(settings.listenPort);
-  else await app.listen(settings.listenPort, settings.listenHost);
+  try {
+    if (settings.listenHost === undefined) await app.listen(settings.listenPort);
+    else await app.listen(settings.listenPort, settings.listenHost);
+  } catch (err) {
+    // Say which setting to fix: the bare system error (EADDRINUSE, ENOTFOUND) names none.
+    const where = `${settings.listenHost?.includes(':') ? `[${settings.listenHost}]` : (settings.listenHost ?? '')}:${settings.listenPort}`;
+    throw new Error(`cannot listen on -listen_address ${where}: ${(err as Error).message}`);
+  }
   const address = app.getHttpServer().address();
   // One line with what an operator checks first; readiness logs next whether it all works.
   new Logger('prombackup-server').log({
