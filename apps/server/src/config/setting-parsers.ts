@@ -27,6 +27,8 @@ export function parseHttpUrl(value: string): string {
     throw new Error('not a URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('want an http or https URL');
+  // API paths are appended to it: after a query or fragment they would not be paths at all.
+  if (/[?#]/.test(value)) throw new Error('want a base URL without a query or a fragment');
   return value.replace(/\/+$/, '');
 }
 

@@ -258,6 +258,8 @@ describe('parseCommandLine bad values name the setting', () => {
     ['prometheus_endpoint', 'localhost:9090', /http or https/],
     ['prometheus_endpoint', 'ftp://prom:9090', /http or https/],
     ['prometheus_endpoint', '', /not a URL/],
+    ['prometheus_endpoint', 'http://prom:9090/?x=1', /without a query or a fragment/],
+    ['prometheus_endpoint', 'http://prom:9090#top', /without a query or a fragment/],
     ['prometheus_timeout', '10', /missing unit/],
     ['prometheus_timeout', 'soon', /invalid duration/],
     ['prometheus_timeout', '0s', /greater than zero/],
