@@ -25,7 +25,7 @@ afterEach(async () => {
 /**
  * A server that breaks a block's download off after its first entry, as prombackup-server does
  * when it meets a file it cannot archive (hard to plant in a real snapshot mid-sync), and whose
- * status says why, or answers `statusCode` without one.
+ * status says why (or answers 404 when `errorText` is undefined).
  */
 async function serve(errorText: string | undefined): Promise<string> {
   const tar = await tarOf([{ name: `${SNAPSHOT}/${ULID}/meta.json`, body: '{}' }, { name: `${SNAPSHOT}/${ULID}/chunks/000001`, body: Buffer.alloc(100_000) }]);
