@@ -34,11 +34,30 @@ describe('prombackup-server command line', () => {
     [['-snapshot_dir', '/x', '-no_such_flag'], {}, /unknown flag -no_such_flag/],
     [['-snapshot_dir', '/x', '-log_level', 'verbose'], {}, /invalid value "verbose" for -log_level: want one of debug, info, warn, error/],
     [['-snapshot_dir', '/x'], { PROMBACKUP_SERVER_LOG_FORMAT: 'xml' }, /invalid value "xml" for PROMBACKUP_SERVER_LOG_FORMAT: want one of text, json/],
+    // Past Node's longest timer (24.8 days) these fired at once: autoprune pruned every millisecond,
+    // every snapshot request timed out, a SIGTERM cut running downloads off without grace.
+    [['-snapshot_dir', '/x', '-autoprune', '-autoprune_interval', '10000h'], {}, /invalid value "10000h" for -autoprune_interval: must be at most 500h/],
+    [['-snapshot_dir', '/x', '-autoprune_interval', '1ms'], {}, /invalid value "1ms" for -autoprune_interval: must be at least 1s/],
+    [['-snapshot_dir', '/x'], { PROMBACKUP_SERVER_PROMETHEUS_TIMEOUT: '1000h' }, /PROMBACKUP_SERVER_PROMETHEUS_TIMEOUT: must be at most 500h/],
+    [['-snapshot_dir', '/x', '-shutdown_grace', '700h'], {}, /-shutdown_grace: must be at most 500h/],
   ])('%j %j exits non-zero with one line naming the setting', async (args, env, message) => {
     const run = await runServerCommand(args as string[], { env: env as NodeJS.ProcessEnv });
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(message);
+  });
+
+  it('names -listen_address when it cannot listen there: a port in use, a host that does not resolve', async () => {
+    const busy = await startServer(['-snapshot_dir', '/x']);
+    try {
+      for (const address of [`127.0.0.1:${busy.port}`, `nohost.invalid:${busy.port}`]) {
+        const run = await runServerCommand(['-snapshot_dir', '/x', '-listen_address', address]);
+        expect(run.code, address).toBe(1);
+        expect(run.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^prombackup-server: cannot listen on -listen_address ${address}: .*(EADDRINUSE|ENOTFOUND|EAI_AGAIN)`));
+      }
+    } finally {
+      await busy.stop();
+    }
   });
 
   it('runs the seed command line verbatim', async () => {

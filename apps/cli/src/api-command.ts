@@ -57,7 +57,16 @@ export abstract class ApiCommand<T extends typeof Command> extends Command {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       this.error(`--server must be an http or https URL, not ${JSON.stringify(this.flags.server)}`, { exit: 2 });
     }
-    this.server = this.flags.server;
+    // fetch refuses user info with a message that quotes the password; the server takes a bearer token instead.
+    if (url.username !== '' || url.password !== '') {
+      this.error('--server must not hold a user name or password; for a server started with -auth_token_file pass --token or set PROMBACKUP_TOKEN', { exit: 2 });
+    }
+    // Paths are appended to the URL as written, so a query or fragment would send every request to the web page.
+    if (/[?#]/.test(this.flags.server)) {
+      this.error(`--server must be the server's base URL, without a query or a fragment, e.g. ${url.origin}${url.pathname.replace(/\/$/, '')}`, { exit: 2 });
+    }
+    // The URL parser above ignores surrounding whitespace (a value read from a file or a Secret); requests must too.
+    this.server = this.flags.server.trim();
     this.token = this.flags.token?.trim() || undefined;
     // Checked here, because fetch would refuse such a header with a message that quotes it.
     if (this.token !== undefined && !isHeaderSafe(this.token)) {

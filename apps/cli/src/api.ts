@@ -1,4 +1,5 @@
 import { ApiError, type ApiRequestOptions, BaseHttpRequest, type CancelablePromise, type Fetch, PrombackupClient, request } from '@prombackup/client';
+import { escapeControls } from '@prombackup/contract';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { DownloadHttpError } from './archive-download';
 
@@ -63,7 +64,7 @@ export function describeApiFailure(err: unknown, server: string, tokenGiven = fa
   if (err instanceof ApiError) {
     const body = err.body as { message?: unknown } | string | undefined;
     const detail = typeof body === 'object' && body && typeof body.message === 'string' ? body.message : typeof body === 'string' ? body.slice(0, 300) : '';
-    return `server answered HTTP ${err.status}${detail ? `: ${detail}` : ` ${err.statusText}`}${authHint(err.status, tokenGiven)}`;
+    return `server answered HTTP ${err.status}${detail ? `: ${escapeControls(detail)}` : ` ${escapeControls(err.statusText)}`}${authHint(err.status, tokenGiven)}`;
   }
   if (err instanceof DownloadHttpError) return `${err.message}${authHint(err.status, tokenGiven)}`;
   const e = err as Error & { cause?: { code?: string; message?: string } };

@@ -25,7 +25,7 @@ export const ARCHIVE_FLAGS = {
     helpValue: 'PATH',
   }),
   level: Flags.integer({ summary: 'Compression level for tgz (1-9, default 1) or tzst (1-19, default 3).', min: 1, max: 19 }),
-  force: Flags.boolean({ summary: 'Replace an existing file at the output path.' }),
+  force: Flags.boolean({ summary: 'Replace an existing file at the output path (with --output -: write to a terminal too).' }),
   'checksum-file': Flags.boolean({
     summary: 'Write ARCHIVE.sha256 beside the archive, for `sha256sum -c` (not for standard output, devices or pipes).',
     default: true,
@@ -88,6 +88,10 @@ export abstract class ArchiveCommand<T extends typeof Command> extends ApiComman
   protected async checkArchiveFlags(): Promise<void> {
     const { format, output, level, force } = this.archiveFlags;
     if (output === '-' && this.jsonEnabled()) this.error('--json cannot be combined with --output -: standard output carries the archive', { exit: 2 });
+    // As gzip and zstd do: megabytes of binary on a terminal are a mistake, and its escape bytes garble it.
+    if (output === '-' && process.stdout.isTTY && !force) {
+      this.error('standard output is a terminal; not writing a binary archive to it (redirect or pipe it, or use --force)', { exit: 2 });
+    }
     const levelProblem = level === undefined ? undefined : compressionLevelProblem(format, level);
     if (levelProblem) this.error(`--${levelProblem}`, { exit: 2 });
     const s3Flags = s3FlagsGiven(this.archiveFlags);

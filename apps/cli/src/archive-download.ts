@@ -1,7 +1,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { type DownloadsService, type PrombackupClient, prepareGet } from '@prombackup/client';
-import { API_PATHS, BLOCK_LIST_SEPARATOR, DOWNLOAD_ID_HEADER, SNAPSHOT_BYTES_HEADER, isBlockUlid } from '@prombackup/contract';
+import { API_PATHS, BLOCK_LIST_SEPARATOR, DOWNLOAD_ID_HEADER, SNAPSHOT_BYTES_HEADER, escapeControls, isBlockUlid } from '@prombackup/contract';
 
 const ERROR_TEXT_LIMIT = 64 * 1024;
 
@@ -90,7 +90,8 @@ function refusal(status: number, text: string, statusMessage = ''): DownloadHttp
   } catch {
     // not JSON: keep the text
   }
-  return new DownloadHttpError(status, message || statusMessage);
+  // The server's words go onto the operator's terminal: no control characters.
+  return new DownloadHttpError(status, escapeControls(String(message || statusMessage)));
 }
 
 export class DownloadHttpError extends Error {

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type { PrombackupClient } from '@prombackup/client';
 import { formatBytes } from '@prombackup/contract';
 import { type DownloadParams, openDownload } from './archive-download';
+import { serverFailure } from './download-outcome';
 import type { HashingFileWriter } from './hashing-file-writer';
 import { Progress, type ProgressTotal } from './progress';
 
@@ -31,7 +32,7 @@ export async function receiveWith(
     try {
       await pipeline(body, writer);
     } catch (err) {
-      throw writer.failure ?? cutOff(writer.bytes, err);
+      throw writer.failure ?? (await cutOff(client, id, writer.bytes, err, signal));
     } finally {
       progress.done();
     }
@@ -78,18 +79,21 @@ export async function receiveInto(
   try {
     await pipeline(body, meter, sink, { end });
   } catch (err) {
-    throw sink.failure ?? cutOff(bytes, err);
+    throw sink.failure ?? (await cutOff(client, id, bytes, err, signal));
   } finally {
     progress.done();
   }
   return { id, bytes, sha256: hash.digest('hex') };
 }
 
-function cutOff(bytes: number, err: unknown): Error {
+/** A download that ended early, with the server's own reason when it recorded one (else only the socket's words). */
+async function cutOff(client: PrombackupClient, id: string, bytes: number, err: unknown, signal?: AbortSignal): Promise<Error> {
   // node:http says "aborted" when the connection ends before the body's announced end.
   const { code, message } = err as Error & { code?: string };
   const why = code === 'ECONNRESET' ? `the server closed the connection before the end of the archive (${message})` : message;
-  return new Error(`the download was cut off after ${formatBytes(bytes)}: ${why}`);
+  // Stopped here (a signal): the server only saw the client go.
+  const reason = signal?.aborted ? undefined : await serverFailure(client, id);
+  return new Error(`the download was cut off after ${formatBytes(bytes)}: ${why}${reason ? `; the server reports: ${reason}` : ''}`);
 }
 
 /**

@@ -5,6 +5,7 @@ import { AppModule } from './app.module';
 import { ZSTD_ENGINE } from './archive/compressors';
 import { AppLogger } from './common/app-logger';
 import { ErrorFilter } from './common/error.filter';
+import { withoutPassword } from './config/setting-parsers';
 import type { Settings } from './config/settings';
 import { VERSION } from './config/version';
 import { formatDuration } from '@prombackup/contract';
@@ -27,14 +28,20 @@ export async function createApp(settings: Settings, options: { logger?: false } 
 }
 
 export async function listen(app: INestApplication, settings: Settings): Promise<void> {
-  if (settings.listenHost === undefined) await app.listen(settings.listenPort);
-  else await app.listen(settings.listenPort, settings.listenHost);
+  try {
+    if (settings.listenHost === undefined) await app.listen(settings.listenPort);
+    else await app.listen(settings.listenPort, settings.listenHost);
+  } catch (err) {
+    // Say which setting to fix: the bare system error (EADDRINUSE, ENOTFOUND) names none.
+    const where = `${settings.listenHost?.includes(':') ? `[${settings.listenHost}]` : (settings.listenHost ?? '')}:${settings.listenPort}`;
+    throw new Error(`cannot listen on -listen_address ${where}: ${(err as Error).message}`);
+  }
   const address = app.getHttpServer().address();
   // One line with what an operator checks first; readiness logs next whether it all works.
   new Logger('prombackup-server').log({
     message:
       `version ${VERSION}, listening on ${typeof address === 'string' ? address : `${address.address}:${address.port}`}, ` +
-      `Prometheus ${settings.prometheusEndpoint}, snapshots in ${settings.snapshotDir}`,
+      `Prometheus ${withoutPassword(settings.prometheusEndpoint)}, snapshots in ${settings.snapshotDir}`,
     autoprune: settings.autoprune ? `every ${formatDuration(settings.autopruneIntervalMs)} keeping ${formatDuration(settings.autopruneKeepWithinMs)}` : 'off',
     auth: settings.authToken === undefined ? 'off' : 'bearer token',
     max_concurrent_downloads: settings.maxConcurrentDownloads,

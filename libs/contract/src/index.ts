@@ -6,3 +6,4 @@ export * from './snapshot-name';
 export * from './units';
 export * from './block-ulid';
 export * from './worker-module';
+export * from './terminal-text';

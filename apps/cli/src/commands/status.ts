@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import type { DownloadStatusDto } from '@prombackup/client';
+import { escapeControls } from '@prombackup/contract';
 import { ApiCommand } from '../api-command';
 
 export default class Status extends ApiCommand<typeof Status> {
@@ -15,7 +16,7 @@ export default class Status extends ApiCommand<typeof Status> {
     this.log(`download ${status.id} of snapshot ${status.snapshot_name}`);
     if (!status.finished) this.log('still streaming');
     else if (status.finished.success) this.log(`finished successfully, SHA-256 ${status.finished.sha256_hex}`);
-    else this.log(`failed: ${status.finished.error_text}\nSHA-256 of what was sent: ${status.finished.sha256_hex}`);
+    else this.log(`failed: ${escapeControls(status.finished.error_text ?? 'no reason given')}\nSHA-256 of what was sent: ${status.finished.sha256_hex}`);
     return status;
   }
 }

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { BlockDto, PrombackupClient } from '@prombackup/client';
 import type { ArchiveFormat } from '@prombackup/contract';
 import { openDownload } from '../archive-download';
-import { verify, waitForOutcome } from '../download-outcome';
+import { serverFailure, verify, waitForOutcome } from '../download-outcome';
 import { REWRITTEN_FILES } from './sync-plan';
 import { type ArchivedBlock, type Compression, readBlockArchive } from '../tsdb';
 
@@ -46,19 +46,21 @@ export async function fetchBlock(client: PrombackupClient, block: BlockDto, opti
   const hash = createHash('sha256');
   let archiveBytes = 0;
   const { id, body } = await openDownload(client, { name: options.snapshot, format: options.format, blocks: [block.ulid] }, options.signal);
-  const listing = await readBlockArchive(body, {
-    compression: COMPRESSION[options.format],
-    onArchiveBytes: (chunk) => {
-      hash.update(chunk);
-      archiveBytes += chunk.length;
-      options.onBytes?.(chunk.length);
-    },
-    onFile: async (file, stream) => {
-      if (file.ulid !== block.ulid) throw new Error(`the archive holds block ${file.ulid}, which was not asked for`);
-      if (options.onlyTombstones && !isRewritten(file.path)) return;
-      await writeFile(path.join(folder, file.path), stream);
-    },
-  });
+  const listing = await withServerReason(client, id, body, options.signal, () =>
+    readBlockArchive(body, {
+      compression: COMPRESSION[options.format],
+      onArchiveBytes: (chunk) => {
+        hash.update(chunk);
+        archiveBytes += chunk.length;
+        options.onBytes?.(chunk.length);
+      },
+      onFile: async (file, stream) => {
+        if (file.ulid !== block.ulid) throw new Error(`the archive holds block ${file.ulid}, which was not asked for`);
+        if (options.onlyTombstones && !isRewritten(file.path)) return;
+        await writeFile(path.join(folder, file.path), stream);
+      },
+    }),
+  );
   checkAgainstListing(listing.blocks, block);
   const sha256 = hash.digest('hex');
   verify(await waitForOutcome(client, id), sha256, id);
@@ -72,6 +74,18 @@ export async function fetchBlock(client: PrombackupClient, block: BlockDto, opti
   await syncFolder(path.join(folder, 'chunks'));
   await syncFolder(folder);
   return { downloadId: id, archiveBytes, sha256 };
+}
+
+/** A read that fails because the server broke `body` off says the server's reason too, when it recorded one. */
+async function withServerReason<T>(client: PrombackupClient, id: string, body: Readable, signal: AbortSignal | undefined, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    // Only a body cut on the server's side: a local failure (a full disk) or a signal here ends it otherwise.
+    const reason = body.errored && !signal?.aborted ? await serverFailure(client, id) : undefined;
+    if (reason && err instanceof Error) err.message += `; the server reports: ${reason}`;
+    throw err;
+  }
 }
 
 async function writeFile(target: string, body: Readable): Promise<void> {

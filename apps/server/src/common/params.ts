@@ -45,6 +45,18 @@ function asRecord(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
+/**
+ * Refuses parameters other than `known`. For requests that remove things: a misspelt name
+ * (keep-within, as the CLI's flag is spelt) would otherwise leave its default in force.
+ */
+export function refuseUnknownParams(params: Record<string, unknown>, ...known: Param<unknown>[]): void {
+  const names = new Set(known.map((p) => p.doc.name));
+  const unknown = Object.keys(params).filter((name) => !names.has(name));
+  if (unknown.length > 0) {
+    throw new BadRequestException(`unknown parameter ${unknown.slice(0, 5).map(quote).join(', ')}; this request takes ${[...names].join(', ')}`);
+  }
+}
+
 /** A parameter's one value; undefined when absent or empty (plain HTML forms send empty fields). */
 export function singleParam(raw: unknown, name: string): string | undefined {
   if (raw === undefined || raw === null) return undefined;

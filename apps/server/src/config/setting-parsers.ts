@@ -27,7 +27,22 @@ export function parseHttpUrl(value: string): string {
     throw new Error('not a URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('want an http or https URL');
+  // API paths are appended to it: after a query or fragment they would not be paths at all.
+  if (/[?#]/.test(value)) throw new Error('want a base URL without a query or a fragment');
   return value.replace(/\/+$/, '');
+}
+
+/** A URL with the password of its user info replaced by ***, the rest as given. */
+export function withoutPassword(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url.replace(/\/\/[^/?#]*@/, '//***@');
+  }
+  if (parsed.password === '') return url;
+  parsed.password = '***';
+  return url.endsWith('/') ? parsed.href : parsed.href.replace(/\/$/, '');
 }
 
 export function readTokenFile(value: string): string | undefined {
@@ -71,6 +86,29 @@ export function parsePositiveDuration(value: string): number {
   const ms = parseDuration(value);
   if (ms <= 0) throw new Error('must be greater than zero');
   return ms;
+}
+
+/**
+ * Longest wait a timer setting may ask for. Node's timers hold at most 2^31-1 ms (24.8 days) and
+ * fire at once, with a warning, when asked for more; autoprune adds up to 10% jitter on top.
+ */
+export const MAX_TIMER_DURATION = '500h';
+
+/** A duration that a timer waits for: greater than zero, at least `min`, at most MAX_TIMER_DURATION. */
+export function timerDuration(min = '1ns'): (value: string) => number {
+  const minMs = parseDuration(min);
+  const maxMs = parseDuration(MAX_TIMER_DURATION);
+  return (value) => {
+    const ms = parsePositiveDuration(value);
+    if (ms < minMs) throw new Error(`must be at least ${min}`);
+    if (ms > maxMs) throw new Error(`must be at most ${MAX_TIMER_DURATION}`);
+    return ms;
+  };
+}
+
+/** Like timerDuration, but 0 (do not wait) is allowed. */
+export function nonNegativeTimerDuration(value: string): number {
+  return parseNonNegativeDuration(value) === 0 ? 0 : timerDuration()(value);
 }
 
 export function parsePositiveInt(value: string): number {

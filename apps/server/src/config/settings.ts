@@ -8,6 +8,9 @@ import {
   parsePositiveDuration,
   parsePositiveInt,
   readTokenFile,
+  nonNegativeTimerDuration,
+  timerDuration,
+  withoutPassword,
 } from './setting-parsers';
 
 /** The server's settings once parsed and checked. */
@@ -191,7 +194,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       return convert(value, def);
     } catch (err) {
       const where = given ? given.source : `default of -${flag}`;
-      throw new SettingsError(`invalid value ${JSON.stringify(value)} for ${where}: ${(err as Error).message}`);
+      throw new SettingsError(`invalid value ${JSON.stringify(def.kind === 'url' ? withoutPassword(value) : value)} for ${where}: ${(err as Error).message}`);
     }
   };
 
@@ -202,14 +205,14 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       listenHost: listen.host,
       listenPort: listen.port,
       prometheusEndpoint: get('prometheus_endpoint', parseHttpUrl),
-      prometheusTimeoutMs: get('prometheus_timeout', parsePositiveDuration),
+      prometheusTimeoutMs: get('prometheus_timeout', timerDuration()),
       snapshotDir: get('snapshot_dir', parsePath),
       autoprune: get('autoprune', parseBool),
-      autopruneIntervalMs: get('autoprune_interval', parsePositiveDuration),
+      autopruneIntervalMs: get('autoprune_interval', timerDuration('1s')),
       autopruneKeepWithinMs: get('autoprune_keep_within', parseNonNegativeDuration),
       maxConcurrentDownloads: get('max_concurrent_downloads', parsePositiveInt),
       downloadIdleTimeoutMs: get('download_idle_timeout', parsePositiveDuration),
-      shutdownGraceMs: get('shutdown_grace', parseNonNegativeDuration),
+      shutdownGraceMs: get('shutdown_grace', nonNegativeTimerDuration),
       authToken: get('auth_token_file', readTokenFile),
       logLevel: get('log_level', oneOf(LOG_LEVELS)),
       logFormat: get('log_format', oneOf(LOG_FORMATS)),

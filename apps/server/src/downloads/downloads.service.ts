@@ -31,6 +31,12 @@ export class DownloadsService {
     this.downloads.refuseIfDraining();
     const folder = await this.store.folder(request.name);
     const blockBytes = request.blocks && (await this.blockBytes(folder, request.blocks));
+    // HEAD (curl -I, link checkers) gets the headers only: no archive, no download recorded as failed.
+    if (res.req.method === 'HEAD') {
+      await this.setHeaders(folder, request, res, blockBytes);
+      res.end();
+      return;
+    }
     const download = this.downloads.acquire(folder, request.format);
     const result = await this.send(folder, request, res, download, blockBytes).catch(
       (err: Error): ArchiveResult => ({ bytes: 0, sha256Hex: '', errorText: describeStreamError(err) }),
@@ -42,17 +48,22 @@ export class DownloadsService {
   }
 
   private async send(folder: SnapshotFolder, request: DownloadRequest, res: Response, download: DownloadHandle, blockBytes?: number): Promise<ArchiveResult> {
+    await this.setHeaders(folder, request, res, blockBytes);
+    res.setHeader(DOWNLOAD_ID_HEADER, download.id);
+    // The client learns the download id even if the archive fails before its first byte.
+    res.flushHeaders();
+    return this.archive.run(folder, request, res, download);
+  }
+
+  /** The archive's headers but its download id, for a GET and a HEAD alike. */
+  private async setHeaders(folder: SnapshotFolder, request: DownloadRequest, res: Response, blockBytes?: number): Promise<void> {
     // Metadata only, and a failure here only costs the client its progress total.
     const snapshotBytes = blockBytes ?? (await this.store.size(folder).catch(() => undefined));
     res.status(200);
     res.setHeader('Content-Type', ARCHIVE_FORMATS[request.format].contentType);
     res.setHeader('Content-Disposition', `attachment; filename="${archiveFileName(folder.name, request.format)}"`);
-    res.setHeader(DOWNLOAD_ID_HEADER, download.id);
     res.setHeader('Cache-Control', 'no-store');
     if (snapshotBytes !== undefined) res.setHeader(SNAPSHOT_BYTES_HEADER, String(snapshotBytes));
-    // The client learns the download id even if the archive fails before its first byte.
-    res.flushHeaders();
-    return this.archive.run(folder, request, res, download);
   }
 
   /**

@@ -32,8 +32,9 @@ export class PrometheusAdminClient {
 
   /** Asks Prometheus for a snapshot and returns its folder name. */
   async snapshot(skipHead: boolean): Promise<string> {
-    const endpoint = this.config.prometheusEndpoint;
-    const url = `${endpoint}/api/v1/admin/tsdb/snapshot${skipHead ? '?skip_head=true' : ''}`;
+    const url = `${this.config.prometheusEndpoint}/api/v1/admin/tsdb/snapshot${skipHead ? '?skip_head=true' : ''}`;
+    // Messages reach clients and logs: they name the endpoint without its password.
+    const endpoint = this.config.prometheusEndpointShown;
     // One deadline for the whole exchange: a Prometheus that sends headers and then stalls
     // is as slow as one that never answers.
     const signal = AbortSignal.timeout(this.config.prometheusTimeoutMs);
@@ -70,7 +71,7 @@ export class PrometheusAdminClient {
       }
       const hint =
         response.status === 404 ? '; is prometheus_endpoint the base URL of a Prometheus server?' :
-        response.status === 401 || response.status === 403 ? '; it asks for authentication this server does not send' : '';
+        response.status === 401 || response.status === 403 ? authHint(this.config.prometheusEndpoint) : '';
       throw new PrometheusError('refused', `Prometheus at ${endpoint} refused the snapshot with HTTP ${response.status}: ${detail || '(no message)'}${hint}`);
     }
     if (!body || typeof body.status !== 'string') {
@@ -96,6 +97,12 @@ export class PrometheusAdminClient {
     }
     return name;
   }
+}
+
+/** Why Prometheus may have refused us: no credentials sent, or the ones in prometheus_endpoint. */
+function authHint(endpoint: string): string {
+  const { username, password } = new URL(endpoint);
+  return username || password ? '; check the user name and password in prometheus_endpoint' : '; it asks for authentication this server does not send';
 }
 
 /** The start of a body, on one line, without control characters: safe to quote in a message. */

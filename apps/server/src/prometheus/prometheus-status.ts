@@ -45,12 +45,12 @@ export class PrometheusStatus implements OnModuleInit {
   }
 
   private async ask(): Promise<PrometheusState> {
-    const endpoint = this.config.prometheusEndpoint;
+    const endpoint = this.config.prometheusEndpointShown;
     const down = (problem: string): PrometheusState => ({ reachable: false, adminApi: undefined, storagePath: undefined, problem });
     let text: string;
     let status: number;
     try {
-      ({ text, status } = await exchange(`${endpoint}/api/v1/status/flags`, 'GET', AbortSignal.timeout(TIMEOUT_MS)));
+      ({ text, status } = await exchange(`${this.config.prometheusEndpoint}/api/v1/status/flags`, 'GET', AbortSignal.timeout(TIMEOUT_MS)));
     } catch (err) {
       const code = (err as ExchangeError).code;
       return down(`cannot reach Prometheus at ${endpoint} (${code === 'ABORT_ERR' || !code ? 'no answer within 5s' : code})`);

@@ -3,7 +3,7 @@ import { ApiBadRequestResponse, ApiConsumes, ApiOkResponse, ApiOperation, ApiTag
 import { API_PATHS, DEFAULT_KEEP_WITHIN } from '@prombackup/contract';
 import type { Request } from 'express';
 import { ErrorDto } from '../common/error.dto';
-import { ApiParams, durationParam, param, requestParams } from '../common/params';
+import { ApiParams, durationParam, param, refuseUnknownParams, requestParams } from '../common/params';
 import { PruneResultDto } from './dto/prune.dto';
 import { PruneService } from './prune.service';
 
@@ -32,9 +32,10 @@ export class PruneController {
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiParams(KEEP_WITHIN)
   @ApiOkResponse({ type: PruneResultDto })
-  @ApiBadRequestResponse({ description: 'keep_within is not a duration, or negative', type: ErrorDto })
+  @ApiBadRequestResponse({ description: 'keep_within is not a duration, or negative; or another parameter was given', type: ErrorDto })
   async prune(@Req() req: Request): Promise<PruneResultDto> {
     const params = requestParams(req.query, req.body);
+    refuseUnknownParams(params, KEEP_WITHIN);
     const keepWithinMs = KEEP_WITHIN.read(params);
     return this.pruneService.prune(keepWithinMs, 'request');
   }

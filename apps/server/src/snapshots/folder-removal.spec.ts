@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -94,5 +95,30 @@ describe('removeFolder', () => {
     symlinkSync(outside, folder);
     expect(await removeFolder(folder, stats)).toBe(false);
     expectOutsideIntact();
+  });
+
+  // As root (the tests' container), a tmpfs stands for a disk someone mounted there.
+  it('never empties a file system mounted inside the folder: EXDEV, its files kept', async () => {
+    const mountPoint = path.join(folder, 'block', 'mounted');
+    mkdirSync(mountPoint);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint]);
+    try {
+      writeFileSync(path.join(mountPoint, 'precious'), 'not a snapshot file');
+      await expect(removeFolder(folder, lstatSync(folder))).rejects.toMatchObject({ code: 'EXDEV' });
+      expect(readdirSync(mountPoint)).toEqual(['precious']);
+    } finally {
+      execFileSync('umount', [mountPoint]);
+    }
+  });
+
+  it('never empties a folder that is itself a mount point: EXDEV, its files kept', async () => {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', folder]);
+    try {
+      writeFileSync(path.join(folder, 'precious'), 'not a snapshot file');
+      await expect(removeFolder(folder, lstatSync(folder))).rejects.toMatchObject({ code: 'EXDEV' });
+      expect(readdirSync(folder)).toEqual(['precious']);
+    } finally {
+      execFileSync('umount', [folder]);
+    }
   });
 });

@@ -31,7 +31,7 @@ export class SnapshotsService {
                 'keep_within': keepWithin,
             },
             errors: {
-                400: `keep_within is not a duration, or negative`,
+                400: `keep_within is not a duration, or negative; or another parameter was given`,
             },
         });
     }
