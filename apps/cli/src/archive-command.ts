@@ -88,16 +88,13 @@ export abstract class ArchiveCommand<T extends typeof Command> extends ApiComman
   protected async checkArchiveFlags(): Promise<void> {
     const { format, output, level, force } = this.archiveFlags;
     if (output === '-' && this.jsonEnabled()) this.error('--json cannot be combined with --output -: standard output carries the archive', { exit: 2 });
-    // As gzip and zstd do: megabytes of binary on a terminal are a mistake, and its escape bytes garble it.
-    if (output === '-' && process.stdout.isTTY && !force) {
-      this.error('standard output is a terminal; not writing a binary archive to it (redirect or pipe it, or use --force)', { exit: 2 });
-    }
+    // Megabytes of binary on a terminal are a mistake, and its escape bytes garble it (gzip and zstd refuse too).
+    if (output === '-' && process.stdout.isTTY && !force) this.error('standard output is a terminal; not writing a binary archive to it (redirect or pipe it, or use --force)', { exit: 2 });
     const levelProblem = level === undefined ? undefined : compressionLevelProblem(format, level);
     if (levelProblem) this.error(`--${levelProblem}`, { exit: 2 });
     const s3Flags = s3FlagsGiven(this.archiveFlags);
     if (s3Flags.length > 0 && !isS3Url(output)) this.error(`${s3Flags.join(', ')} only apply to an s3:// --output`, { exit: 2 });
-    const metrics = this.archiveFlags['metrics-file'];
-    const metricsProblem = metrics && (await metricsFileProblem(metrics));
+    const metricsProblem = this.archiveFlags['metrics-file'] && (await metricsFileProblem(this.archiveFlags['metrics-file']));
     if (metricsProblem) this.error(metricsProblem, { exit: 2 });
     if (isS3Url(output)) {
       this.kind = 's3';
